@@ -1,0 +1,1 @@
+//! Sans-IO call records: the record each INVITE dialog leaves

@@ -1,0 +1,1 @@
+//! Configuration: hotline.toml and hotlines.toml, validation with file, line and key
