@@ -1,0 +1,38 @@
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::Backend;
+
+/// One entry per file under `migrations/<dialect>/`, embedded so the binary needs no files at run
+/// time. Each version must exist in both dialects; sqlx records applied versions (with a checksum
+/// of the text) in `_sqlx_migrations`, so an edited, already-applied file is reported, not rerun.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "call_records",
+    include_str!("../migrations/sqlite/0001_call_records.sql"),
+    include_str!("../migrations/postgres/0001_call_records.sql"),
+)];
+
+/// Built by hand rather than with `sqlx::migrate!`: the macro needs sqlx's `macros` feature and
+/// picks one directory at compile time, while the backend here is only known from the URL.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sqlite, postgres)| {
+            let sql = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}

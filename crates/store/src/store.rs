@@ -1,0 +1,92 @@
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use crate::backend::{is_sqlite_memory, redact, sqlite_file};
+use crate::{Backend, StoreError, migrations};
+
+/// Pool settings. The defaults suit the server; the writer lowers `acquire_timeout` so a dead
+/// database is noticed quickly and records go to the spool instead of waiting.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// How long a query may wait for a connection, including (re)connecting to the server.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A migrated connection pool. Cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite://path?mode=rwc` (creating the file's parent directories) or
+    /// `postgres://...`, and applies pending migrations for that backend.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, &StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        install_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout);
+        if backend == Backend::Sqlite {
+            if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(|p| p.to_path_buf()))
+                && !dir.as_os_str().is_empty()
+            {
+                tokio::fs::create_dir_all(&dir)
+                    .await
+                    .map_err(|source| StoreError::CreateDir { path: dir, source })?;
+            }
+            if is_sqlite_memory(url) {
+                // Each SQLite connection to :memory: is its own empty database: keep exactly one,
+                // forever, or the tables vanish with the connection.
+                pool_options = pool_options
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
+        }
+        let pool = pool_options.connect(url).await?;
+        migrations::migrator(backend).run(&pool).await?;
+        tracing::debug!(url = %redact(url), ?backend, "store connected and migrated");
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Round trip to the server: true health, not just a pooled connection existing.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool's connections; later queries fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn install_drivers() {
+    // sqlx's own Once makes repeated calls harmless; ours just avoids the call on every connect.
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
