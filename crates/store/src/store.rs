@@ -64,7 +64,14 @@ impl Store {
             }
         }
         let pool = pool_options.connect(url).await?;
-        migrations::migrator(backend).run(&pool).await?;
+        let migrator = migrations::migrator(backend);
+        if let Err(first) = migrator.run(&pool).await {
+            // SQLite has no migration lock: two connects racing on a new file both see version 1
+            // missing and the slower one fails on CREATE TABLE. The faster one committed the
+            // table together with its migration row, so a second run sees it applied.
+            tracing::debug!(error = %first, "migration failed; retrying once");
+            migrator.run(&pool).await?;
+        }
         tracing::debug!(url = %redact(url), ?backend, "store connected and migrated");
         Ok(Store { pool, backend })
     }

@@ -18,7 +18,47 @@ on_both_backends!(
     recent_is_newest_first_and_limited,
     every_kind_and_end_reason_round_trips,
     times_keep_milliseconds_only,
+    concurrent_first_connects_all_succeed,
 );
+
+/// The server opens its store and the call record writer at the same moment on a new database:
+/// both run the migrations.
+async fn concurrent_first_connects_all_succeed(db: TestDb) {
+    const CONNECTS: usize = 16;
+    // Real threads with their own runtimes: tasks on the test's single-threaded runtime would
+    // take turns and rarely overlap inside the migration.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(CONNECTS));
+    let threads: Vec<_> = (0..CONNECTS)
+        .map(|_| {
+            let url = db.url.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                barrier.wait();
+                runtime.block_on(async move {
+                    let store = Store::connect(&url).await?;
+                    store.ping().await
+                })
+            })
+        })
+        .collect();
+    let results = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("connect thread"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("join");
+    for result in results {
+        result.expect("concurrent connect");
+    }
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert_eq!(store.count_call_records().await.expect("count"), 0);
+}
 
 async fn connect_migrates_and_reconnect_is_idempotent(db: TestDb) {
     let store = Store::connect(&db.url).await.expect("connect");
