@@ -69,9 +69,10 @@ impl CallRecordWriter {
             spooled_directly: spooled_directly.clone(),
         };
         let task = Task {
+            // One task inserting one record at a time needs no more than a spare connection.
             options: StoreOptions {
+                max_connections: 2,
                 acquire_timeout: config.acquire_timeout,
-                ..StoreOptions::default()
             },
             url: store_url,
             backoff: config.retry_initial,
