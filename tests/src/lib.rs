@@ -1,1 +1,368 @@
-//! Support for the end-to-end tests.
+//! Support for the end-to-end tests: start the built `hotline` binary on free loopback ports with a
+//! config of the test's own, run SIPp scenarios against it, read the call records it wrote.
+//!
+//! The binary is the one `cargo build -p hotline-server` made (the README's test command builds it
+//! first); `HOTLINE_BIN` overrides the path.
+
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    repo_root().join("sipp-scenarios").join(name)
+}
+
+fn hotline_bin() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("HOTLINE_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"));
+    for profile in ["debug", "release"] {
+        let p = target.join(profile).join("hotline");
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    bail!(
+        "the hotline binary is not built: run `cargo build -p hotline-server` first (the README's test command does)"
+    )
+}
+
+/// The demo agents every test config registers (id, password).
+pub const AGENTS: [(&str, &str); 3] = [
+    ("1001", "demo1001"),
+    ("1002", "demo1002"),
+    ("1003", "demo1003"),
+];
+
+/// A running hotline server owned by a test; stopped (SIGTERM) when dropped.
+pub struct Hotline {
+    child: Option<Child>,
+    pub sip_udp: SocketAddr,
+    pub sip_tcp: SocketAddr,
+    pub http: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub db_url: String,
+    stdout_lines: mpsc::Receiver<String>,
+}
+
+impl Hotline {
+    /// Start with the test config plus `extra` TOML appended (tables the default does not set).
+    pub fn start(extra: &str) -> Result<Self> {
+        Self::start_with(extra, &[])
+    }
+
+    pub fn start_with(extra: &str, env: &[(&str, &str)]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
+        Self::start_in(dir, db_url, extra, env)
+    }
+
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        db_url: String,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let mut agents = String::new();
+        for (id, pw) in AGENTS {
+            agents.push_str(&format!("[[agents]]\nid = \"{id}\"\nname = \"agent {id}\"\ngroups = [\"default\"]\npassword = \"{pw}\"\n\n"));
+        }
+        let config = format!(
+            "[sip]\nudp = [\"127.0.0.1:0\"]\ntcp = [\"127.0.0.1:0\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n\
+             [database]\nurl = \"{db_url}\"\nspool_dir = \"{spool}\"\n\n[hotline]\nnumbers_file = \"{numbers}\"\nring_timeout_secs = 8\n\n\
+             [log]\nfilter = \"info,rsipstack=warn\"\n\n{agents}{extra}\n",
+            spool = dir.path().join("spool").display(),
+            numbers = repo_root().join("config/hotlines.toml").display(),
+        );
+        let cfg_path = dir.path().join("hotline.toml");
+        std::fs::write(&cfg_path, config)?;
+        let log = std::fs::File::create(dir.path().join("hotline.log"))?;
+        let mut cmd = Command::new(hotline_bin()?);
+        cmd.arg("run")
+            .arg("--config")
+            .arg(&cfg_path)
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().context("spawn hotline")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.starts_with("hotline ready ") => {
+                    let get = |k: &str| -> Result<SocketAddr> {
+                        let v = line
+                            .split_whitespace()
+                            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                            .with_context(|| format!("{k} in {line}"))?;
+                        Ok(v.parse()?)
+                    };
+                    return Ok(Self {
+                        sip_udp: get("sip_udp")?,
+                        sip_tcp: get("sip_tcp")?,
+                        http: get("http")?,
+                        child: Some(child),
+                        dir,
+                        db_url,
+                        stdout_lines: rx,
+                    });
+                }
+                Ok(_) => continue,
+                Err(_) => {
+                    child.kill().ok();
+                    let log =
+                        std::fs::read_to_string(dir.path().join("hotline.log")).unwrap_or_default();
+                    bail!("hotline did not become ready in 30 s; its log:\n{log}");
+                }
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("hotline.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit status code.
+    pub fn stop(&mut self) -> Result<Option<i32>> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(None);
+        };
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = child.try_wait()? {
+                return Ok(st.code());
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                bail!("hotline did not exit within 20 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Lines the server printed on stdout since start.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout_lines.try_iter().collect()
+    }
+
+    /// Call records in the server's database, oldest first.
+    pub fn records(&self) -> Result<Vec<hotline_cdr::CallRecord>> {
+        let url = self.db_url.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let store = hotline_store::Store::connect(&url).await?;
+            let mut recs = store.recent_call_records(10_000).await?;
+            recs.sort_by_key(|r| r.arrived_at);
+            Ok(recs)
+        })
+    }
+
+    /// Wait until `n` call records exist (records are written asynchronously after a call ends).
+    pub fn wait_records(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<hotline_cdr::CallRecord>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let recs = self.records().unwrap_or_default();
+            if recs.len() >= n || Instant::now() > deadline {
+                return Ok(recs);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Hotline {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+/// A UDP port free right now on 127.0.0.1 (for a SIPp agent's listening port).
+pub fn free_udp_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+/// A running SIPp process (for the UAS side, started before the UAC).
+pub struct Sipp {
+    child: Option<Child>,
+    pub name: String,
+    dir: PathBuf,
+}
+
+/// Start SIPp with `args` in `dir` (its logs and -trace files go there), bounded by `-timeout`.
+pub fn sipp_spawn(dir: &Path, name: &str, args: &[String]) -> Result<Sipp> {
+    which("sipp")?;
+    let out = std::fs::File::create(dir.join(format!("{name}.out")))?;
+    let err = out.try_clone()?;
+    let child = Command::new("sipp")
+        .args(args)
+        .args([
+            "-nostdin",
+            "-trace_err",
+            "-trace_stat",
+            "-stf",
+            &format!("{name}.csv"),
+            "-error_file",
+            &format!("{name}.err"),
+        ])
+        .current_dir(dir)
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .context("spawn sipp")?;
+    Ok(Sipp {
+        child: Some(child),
+        name: name.to_string(),
+        dir: dir.to_path_buf(),
+    })
+}
+
+impl Sipp {
+    /// Wait for SIPp to end (it must be bounded by -m and -timeout); its exit code and output.
+    pub fn wait(mut self, limit: Duration) -> Result<(i32, String)> {
+        let mut child = self.child.take().context("already waited")?;
+        let deadline = Instant::now() + limit;
+        let code = loop {
+            if let Some(st) = child.try_wait()? {
+                break st.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                child.wait().ok();
+                break -9;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut out = std::fs::read_to_string(self.dir.join(format!("{}.out", self.name)))
+            .unwrap_or_default();
+        if let Ok(err) = std::fs::read_to_string(self.dir.join(format!("{}.err", self.name))) {
+            out.push_str("\n--- errors ---\n");
+            out.push_str(&err);
+        }
+        Ok((code, out))
+    }
+
+    /// Counters of SIPp's last statistics line (`-trace_stat`): e.g. "SuccessfulCall(C)".
+    pub fn stat(dir: &Path, name: &str, column: &str) -> Option<u64> {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.csv"))).ok()?;
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header: Vec<&str> = lines.next()?.split(';').collect();
+        let last: Vec<&str> = lines.last()?.split(';').collect();
+        let i = header.iter().position(|h| *h == column)?;
+        last.get(i)?.trim().parse().ok()
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+/// Run SIPp to completion.
+pub fn sipp_run(dir: &Path, name: &str, args: &[String], limit: Duration) -> Result<(i32, String)> {
+    sipp_spawn(dir, name, args)?.wait(limit)
+}
+
+pub fn which(tool: &str) -> Result<PathBuf> {
+    let out: Output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()?;
+    if !out.status.success() {
+        bail!("{tool} is not installed: the README's test command (scripts/test.sh) installs it");
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Register `user` with digest auth so that its contact is 127.0.0.1:`port` (SIPp register scenario).
+pub fn register_agent(
+    dir: &Path,
+    server: SocketAddr,
+    user: &str,
+    password: &str,
+    port: u16,
+) -> Result<()> {
+    let name = format!("register-{user}");
+    let args = vec![
+        "-sf".into(),
+        scenario("register_auth.xml").display().to_string(),
+        server.to_string(),
+        "-i".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        free_udp_port().to_string(),
+        "-m".into(),
+        "1".into(),
+        "-au".into(),
+        user.into(),
+        "-ap".into(),
+        password.into(),
+        "-s".into(),
+        user.into(),
+        "-set".into(),
+        "contact_host".into(),
+        "127.0.0.1".into(),
+        "-set".into(),
+        "contact_port".into(),
+        port.to_string(),
+        "-timeout".into(),
+        "10".into(),
+    ];
+    let (code, out) = sipp_run(dir, &name, &args, Duration::from_secs(15))?;
+    if code != 0 {
+        bail!("REGISTER of {user} failed (sipp exit {code}):\n{out}");
+    }
+    Ok(())
+}

@@ -1,1 +1,209 @@
-fn main() {}
+//! The `hotline` binary: `run` starts the SIP service, the call-record writer and the HTTP endpoint
+//! (health, metrics); `check` validates the configuration; `passwd` prints the digest hashes an
+//! agent's entry needs so no password has to be written into the config.
+
+mod http;
+mod settings;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(
+    name = "hotline",
+    version,
+    about = "12345 government-service hotline: SIP registrar, proxy and hotline entry"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the hotline (embedded defaults when no --config is given).
+    Run {
+        #[arg(long, env = "HOTLINE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate the configuration and the hotline numbers file; errors name file, line and key.
+    Check {
+        #[arg(long, env = "HOTLINE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Print an agent's ha1_md5 and ha1_sha256 lines; the password is read from standard input.
+    Passwd {
+        /// The agent id (digest username).
+        user: String,
+        #[arg(long, default_value = "hotline")]
+        realm: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Check { config } => match settings::load(config.as_deref()) {
+            Ok(loaded) => {
+                println!("{}: ok ({})", loaded.source, loaded.summary());
+                ExitCode::SUCCESS
+            }
+            Err(msgs) => {
+                for m in msgs {
+                    eprintln!("{m}");
+                }
+                ExitCode::from(2)
+            }
+        },
+        Cmd::Passwd { user, realm } => {
+            let mut pw = String::new();
+            if std::io::stdin().read_line(&mut pw).is_err() {
+                eprintln!("cannot read the password from standard input");
+                return ExitCode::from(2);
+            }
+            let pw = pw.trim_end_matches(['\r', '\n']);
+            println!(
+                "ha1_md5 = \"{}\"",
+                hotline_config::ha1_md5(&user, &realm, pw)
+            );
+            println!(
+                "ha1_sha256 = \"{}\"",
+                hotline_config::ha1_sha256(&user, &realm, pw)
+            );
+            ExitCode::SUCCESS
+        }
+        Cmd::Run { config } => {
+            let loaded = match settings::load(config.as_deref()) {
+                Ok(l) => l,
+                Err(msgs) => {
+                    for m in msgs {
+                        eprintln!("{m}");
+                    }
+                    return ExitCode::from(2);
+                }
+            };
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(run(loaded)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hotline: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn run(loaded: settings::Loaded) -> Result<()> {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| loaded.log_filter.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).context("log.filter")?)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("install the metrics recorder")?;
+
+    // Records flow: SIP handlers -> sink channel -> writer (database, or the spool when it is down).
+    if let Some(parent) = std::path::Path::new(&loaded.spool_dir).parent() {
+        std::fs::create_dir_all(parent).ok();
+    }
+    let (writer, writer_task) = hotline_store::CallRecordWriter::start(
+        loaded.database_url.clone(),
+        PathBuf::from(&loaded.spool_dir),
+    );
+    let (sink, mut records) = hotline_sip::RecordSink::new();
+    let forward = {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            while let Some(r) = records.recv().await {
+                writer.submit(r);
+            }
+        })
+    };
+
+    let sip = hotline_sip::SipServer::start(loaded.sip.clone(), sink)
+        .await
+        .context("start SIP")?;
+    let listener = tokio::net::TcpListener::bind(loaded.http_listen)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {}", loaded.http_listen))?;
+    let http_addr = listener.local_addr()?;
+    let state = http::State::new(
+        prometheus,
+        loaded.database_url.clone(),
+        sip.udp_addrs().to_vec(),
+    );
+    let http_cancel = tokio_util::sync::CancellationToken::new();
+    let http_task = {
+        let cancel = http_cancel.clone();
+        tokio::spawn(async move {
+            let app = http::router(state);
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await
+            {
+                error!(error = %e, "HTTP server failed");
+            }
+        })
+    };
+    let udp = sip
+        .udp_addrs()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "-".into());
+    let tcp = sip
+        .tcp_addrs()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "-".into());
+    // One machine-readable line for scripts and tests (ports may be 0 in config).
+    println!("hotline ready sip_udp={udp} sip_tcp={tcp} http={http_addr}");
+    info!(config = %loaded.source, %udp, %tcp, http = %http_addr, "hotline running");
+
+    wait_for_signal().await;
+    info!("stopping: hanging up calls, flushing records");
+    sip.shutdown(Duration::from_secs(5)).await;
+    // The sink's senders are gone with the SIP service; the forwarder drains what is left.
+    forward.await.ok();
+    match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {
+        Ok(Ok(())) => info!("call records flushed"),
+        Ok(Err(e)) => error!(error = %e, "flushing call records failed; they stay in the spool"),
+        Err(_) => error!("flushing call records timed out; unwritten ones stay in the spool"),
+    }
+    drop(writer);
+    writer_task.abort();
+    http_cancel.cancel();
+    http_task.await.ok();
+    info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            tokio::signal::ctrl_c().await.ok();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

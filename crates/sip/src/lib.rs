@@ -1,1 +1,235 @@
-//! Async SIP shell on rsipstack (the only crate that names it): transports, proxy, B2BUA, registrar glue
+//! The async SIP shell on rsipstack (the only crate that names it): transports, the registrar's
+//! glue, the stateful proxy, the hotline's B2BUA entry point and overload control.
+//!
+//! Decisions are made by the pure crates (`hotline-wire` screens datagrams, `hotline-registrar`
+//! authenticates and keeps bindings, `hotline-routing` routes and forks); this crate moves messages
+//! between them and the network.
+
+mod b2bua;
+mod config;
+mod core;
+mod dispatch;
+mod guard;
+mod msg;
+mod overload;
+mod proxy;
+mod records;
+mod register;
+
+pub use config::{AgentInfo, LineInfo, NumberPlan, SipConfig};
+pub use records::RecordSink;
+
+use crate::core::Core;
+use overload::Overload;
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::transaction::endpoint::EndpointOption;
+use rsipstack::transport::tcp_listener::TcpListenerConnection;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{SipAddr, TransportLayer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SipError {
+    #[error("cannot listen on {addr} ({proto}): {source}")]
+    Bind {
+        addr: SocketAddr,
+        proto: &'static str,
+        source: std::io::Error,
+    },
+    #[error("no UDP listen address configured")]
+    NoUdp,
+    #[error("SIP stack: {0}")]
+    Stack(String),
+}
+
+/// A running SIP service.
+pub struct SipServer {
+    core: Arc<Core>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    udp_addrs: Vec<SocketAddr>,
+    tcp_addrs: Vec<SocketAddr>,
+    overload: Arc<Overload>,
+}
+
+impl SipServer {
+    /// Bind the configured transports and start serving.
+    pub async fn start(cfg: SipConfig, records: RecordSink) -> Result<Self, SipError> {
+        let cancel = CancellationToken::new();
+        let overload = Arc::new(Overload::new(cfg.max_inflight));
+        let transport = TransportLayer::new(cancel.child_token());
+        let mut udp_addrs = Vec::new();
+        for addr in &cfg.udp {
+            let sock = bind_udp(*addr).map_err(|source| SipError::Bind {
+                addr: *addr,
+                proto: "udp",
+                source,
+            })?;
+            let local = sock.local_addr().map_err(|source| SipError::Bind {
+                addr: *addr,
+                proto: "udp",
+                source,
+            })?;
+            let guarded = guard::GuardedUdp::new(sock, overload.clone(), cfg.retry_after_secs);
+            let conn =
+                UdpConnection::from_socket(Arc::new(guarded), None, Some(cancel.child_token()))
+                    .await
+                    .map_err(|e| SipError::Stack(e.to_string()))?;
+            transport.add_transport(conn.into());
+            udp_addrs.push(local);
+        }
+        let Some(first_udp) = udp_addrs.first().copied() else {
+            return Err(SipError::NoUdp);
+        };
+        let mut tcp_addrs = Vec::new();
+        for addr in &cfg.tcp {
+            // Bind once ourselves so a port in use is reported here, with the address, and so
+            // port 0 resolves to the real port before rsipstack takes the socket.
+            let probe = std::net::TcpListener::bind(addr).map_err(|source| SipError::Bind {
+                addr: *addr,
+                proto: "tcp",
+                source,
+            })?;
+            let local = probe.local_addr().map_err(|source| SipError::Bind {
+                addr: *addr,
+                proto: "tcp",
+                source,
+            })?;
+            drop(probe);
+            let listener = TcpListenerConnection::new(local, None)
+                .await
+                .map_err(|e| SipError::Stack(e.to_string()))?;
+            transport.add_transport(listener.into());
+            tcp_addrs.push(local);
+        }
+
+        let mut opt = EndpointOption::default();
+        // Call-IDs we generate for B2BUA legs end with our host, as RFC 3261 §8.1.1.4 suggests.
+        opt.callid_suffix = Some(cfg.domain.clone());
+        let endpoint = EndpointBuilder::new()
+            .with_user_agent(&cfg.user_agent)
+            .with_transport_layer(transport)
+            .with_cancel_token(cancel.child_token())
+            .with_option(opt)
+            .build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| SipError::Stack(e.to_string()))?;
+        let inner = endpoint.inner.clone();
+        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+
+        let mut secret = [0u8; 32];
+        rand_fill(&mut secret);
+        let mut auth_cfg = hotline_registrar::AuthConfig::new(cfg.realm.clone());
+        auth_cfg.nonce_ttl = cfg.nonce_ttl;
+        let auth =
+            hotline_registrar::Authenticator::new(auth_cfg, secret, std::time::Instant::now());
+        let registrar = hotline_registrar::Registrar::new(cfg.registrar.clone());
+        let advertised = SipAddr::from(first_udp);
+        let (records_sink, id_prefix) = (
+            records,
+            format!(
+                "{:08x}",
+                u32::from_le_bytes([secret[0], secret[1], secret[2], secret[3]])
+            ),
+        );
+        let core = Arc::new(Core::new(
+            inner.clone(),
+            cfg,
+            registrar,
+            auth,
+            advertised,
+            records_sink,
+            id_prefix,
+        ));
+
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(async move { endpoint.serve().await }));
+        tasks.push(tokio::spawn(dispatch::run(
+            core.clone(),
+            dialogs,
+            incoming,
+            overload.clone(),
+        )));
+        tasks.push(tokio::spawn(register::expiry_loop(
+            core.clone(),
+            cancel.child_token(),
+        )));
+        info!(udp = ?udp_addrs, tcp = ?tcp_addrs, "SIP service started");
+        Ok(Self {
+            core,
+            cancel,
+            tasks,
+            udp_addrs,
+            tcp_addrs,
+            overload,
+        })
+    }
+
+    pub fn udp_addrs(&self) -> &[SocketAddr] {
+        &self.udp_addrs
+    }
+
+    pub fn tcp_addrs(&self) -> &[SocketAddr] {
+        &self.tcp_addrs
+    }
+
+    /// Calls being set up or held by the B2BUA right now, and INVITE transactions in flight.
+    pub fn load(&self) -> (usize, usize) {
+        (
+            self.core.calls.lock().map(|c| c.len()).unwrap_or(0),
+            self.overload.inflight(),
+        )
+    }
+
+    /// Graceful stop: hang up every B2BUA call (BYE to both sides, or 503 to unanswered callers),
+    /// wait for them to finish (at most `grace`), close the open proxied records, stop listening.
+    pub async fn shutdown(self, grace: Duration) {
+        let tokens: Vec<CancellationToken> = self
+            .core
+            .calls
+            .lock()
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        info!(calls = tokens.len(), "hanging up calls in progress");
+        for t in &tokens {
+            t.cancel();
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline
+            && self
+                .core
+                .calls
+                .lock()
+                .map(|c| !c.is_empty())
+                .unwrap_or(false)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the BYEs' transactions reach the wire before the transports close.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.core.close_all_proxied();
+        self.cancel.cancel();
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn bind_udp(addr: SocketAddr) -> std::io::Result<tokio::net::UdpSocket> {
+    let sock = std::net::UdpSocket::bind(addr)?;
+    sock.set_nonblocking(true)?;
+    tokio::net::UdpSocket::from_std(sock)
+}
+
+fn rand_fill(buf: &mut [u8]) {
+    use rand::RngCore;
+    rand::rng().fill_bytes(buf);
+}

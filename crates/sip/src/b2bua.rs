@@ -1,0 +1,313 @@
+//! The hotline entry point as a back-to-back user agent: the caller's dialog on one side, a leg to
+//! every registered contact of the entry group's agents on the other; the first agent to answer is
+//! bridged, the other legs are CANCELled. The IVR and the ACD replace the ring-all in later work.
+
+use crate::config::LineInfo;
+use crate::core::Core;
+use crate::msg;
+use hotline_cdr::{CallKind, EndReason};
+use hotline_routing::{ForkAction, ForkState};
+use rsipstack::dialog::dialog::{DialogState, TerminatedReason};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Header, Response, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+enum Ev {
+    Caller(DialogState),
+    Leg(usize, DialogState),
+    LegDone(usize, Option<Response>),
+    RingTimeout,
+    Shutdown,
+}
+
+struct Leg {
+    agent: String,
+    dialog: InviteDialog,
+}
+
+pub(crate) async fn hotline_entry(
+    core: Arc<Core>,
+    dialogs: Arc<DialogLayer>,
+    mut s: Transaction,
+    line: Option<LineInfo>,
+) {
+    let original = s.original.clone();
+    let mut record = core.new_record(&original, CallKind::Hotline, s.connection.as_ref());
+    if let Some(l) = &line {
+        record.line(l.number.clone(), l.unit.clone(), l.mode.clone());
+    }
+    s.send_trying().await.ok();
+
+    let mut targets = Vec::new();
+    for a in core
+        .cfg
+        .agents
+        .iter()
+        .filter(|a| a.groups.iter().any(|g| *g == core.cfg.entry_group))
+    {
+        for t in core.targets_for_user(&a.id) {
+            targets.push((a.id.clone(), t));
+        }
+    }
+    if targets.is_empty() {
+        info!(
+            call_id = msg::call_id(&original),
+            "no agent of the entry group is registered"
+        );
+        let retry = Header::RetryAfter(core.cfg.retry_after_secs.to_string().into());
+        s.reply_with(StatusCode::TemporarilyUnavailable, vec![retry], None)
+            .await
+            .ok();
+        core.finish_record(record, EndReason::Unavailable, 480);
+        return;
+    }
+
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Ev>();
+    let (caller_state_tx, mut caller_state_rx) = dialogs.new_dialog_state_channel();
+    let contact = rsipstack::sip::Uri::try_from(core.contact_uri().as_str()).ok();
+    let caller =
+        match dialogs.get_or_create_server_invite(&s, caller_state_tx, None, contact.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(error = %e, "cannot create the caller's dialog");
+                s.reply(StatusCode::ServerInternalError).await.ok();
+                core.finish_record(record, EndReason::Failed, 500);
+                return;
+            }
+        };
+    let caller_id = caller.id();
+    {
+        let mut d = caller.clone();
+        tokio::spawn(async move {
+            if let Err(e) = d.handle(&mut s).await {
+                debug!(error = %e, "caller transaction ended");
+            }
+        });
+        let ev_tx = ev_tx.clone();
+        tokio::spawn(async move {
+            while let Some(st) = caller_state_rx.recv().await {
+                if ev_tx.send(Ev::Caller(st)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
+    let from = msg::from_value(&original);
+    let caller_user = msg::uri_user(from).unwrap_or("anonymous").to_string();
+    let content_type =
+        msg::header_value(original.headers.iter(), "Content-Type").map(str::to_string);
+    let mut legs: Vec<Leg> = Vec::new();
+    for (agent, t) in targets {
+        let (Ok(callee), Ok(caller_uri), Some(contact)) = (
+            rsipstack::sip::Uri::try_from(t.uri.as_str()),
+            rsipstack::sip::Uri::try_from(
+                format!("sip:{caller_user}@{}", core.cfg.domain).as_str(),
+            ),
+            contact.clone(),
+        ) else {
+            continue;
+        };
+        let mut headers = Vec::new();
+        if let Some(l) = &line {
+            // The agent's phone and desktop show which line the citizen dialed.
+            headers.push(Header::Other("X-Hotline-Line".into(), l.number.clone()));
+        }
+        let opt = InviteOption {
+            caller_display_name: msg::display_name(from),
+            caller: caller_uri,
+            callee,
+            destination: Some(t.dest.clone()),
+            content_type: content_type.clone(),
+            offer: (!original.body.is_empty()).then(|| original.body.clone()),
+            contact,
+            headers: Some(headers),
+            ..Default::default()
+        };
+        let (leg_tx, mut leg_rx) = dialogs.new_dialog_state_channel();
+        match dialogs.do_invite_async(opt, leg_tx) {
+            Ok((dialog, handle)) => {
+                let i = legs.len();
+                legs.push(Leg { agent, dialog });
+                let ev = ev_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(st) = leg_rx.recv().await {
+                        if ev.send(Ev::Leg(i, st)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let ev = ev_tx.clone();
+                tokio::spawn(async move {
+                    let resp = match handle.await {
+                        Ok(Ok((_, resp))) => resp,
+                        _ => None,
+                    };
+                    ev.send(Ev::LegDone(i, resp)).ok();
+                });
+            }
+            Err(e) => warn!(error = %e, agent = %agent, "cannot call agent"),
+        }
+    }
+    if legs.is_empty() {
+        caller
+            .reject(Some(StatusCode::TemporarilyUnavailable), None)
+            .ok();
+        core.finish_record(record, EndReason::Unavailable, 480);
+        dialogs.remove_dialog(&caller_id);
+        return;
+    }
+    {
+        let ev = ev_tx.clone();
+        let t = core.cfg.ring_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            ev.send(Ev::RingTimeout).ok();
+        });
+        let token = tokio_util::sync::CancellationToken::new();
+        core.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(record.id().to_string(), token.clone());
+        let ev = ev_tx.clone();
+        tokio::spawn(async move {
+            token.cancelled().await;
+            ev.send(Ev::Shutdown).ok();
+        });
+    }
+    drop(ev_tx);
+
+    let record_id = record.id().to_string();
+    let mut fork = ForkState::new(legs.len());
+    let mut winner: Option<usize> = None;
+    let mut rang = false;
+    let mut timed_out = false;
+    let mut outcome: Option<(EndReason, u16)> = None;
+    while let Some(ev) = ev_rx.recv().await {
+        match ev {
+            Ev::Caller(DialogState::Terminated(_, reason)) => {
+                if let Some(w) = winner {
+                    legs[w].dialog.hangup().await.ok();
+                    outcome.get_or_insert((EndReason::CallerHangup, 200));
+                } else {
+                    for a in fork.cancel_all() {
+                        if let ForkAction::Cancel { branch } = a {
+                            legs[branch].dialog.hangup().await.ok();
+                        }
+                    }
+                    let code = if matches!(reason, TerminatedReason::UacCancel) {
+                        487
+                    } else {
+                        408
+                    };
+                    outcome.get_or_insert((EndReason::Cancelled, code));
+                }
+                break;
+            }
+            Ev::Caller(_) => {}
+            Ev::Leg(i, DialogState::Early(_, resp)) => {
+                let code = msg::response_code(&resp);
+                if code >= 180 && !rang && winner.is_none() {
+                    rang = true;
+                    record.ringing(chrono::Utc::now());
+                    caller.ringing(None, None).ok();
+                }
+                debug!(leg = i, code, "leg early");
+            }
+            Ev::Leg(i, DialogState::Terminated(_, reason)) if Some(i) == winner => {
+                if matches!(reason, TerminatedReason::UasBye) {
+                    caller.bye().await.ok();
+                    outcome.get_or_insert((EndReason::CalleeHangup, 200));
+                    break;
+                }
+            }
+            Ev::Leg(..) => {}
+            Ev::LegDone(i, resp) => {
+                let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
+                for a in fork.on_final(i, code) {
+                    match a {
+                        ForkAction::Forward { branch } if winner.is_none() => {
+                            winner = Some(branch);
+                            record.answered(Some(legs[branch].agent.clone()), chrono::Utc::now());
+                            let body = resp
+                                .as_ref()
+                                .map(|r| r.body.clone())
+                                .filter(|b| !b.is_empty());
+                            let ct = resp
+                                .as_ref()
+                                .and_then(|r| msg::header_value(r.headers.iter(), "Content-Type"))
+                                .map(|v| vec![Header::ContentType(v.to_string().into())]);
+                            if let Err(e) = caller.accept(ct, body) {
+                                warn!(error = %e, "caller went away before the answer");
+                                legs[branch].dialog.hangup().await.ok();
+                                outcome = Some((EndReason::Failed, 500));
+                            }
+                            info!(record = %record_id, agent = %legs[branch].agent, "bridged");
+                        }
+                        ForkAction::Forward { branch } => {
+                            // A second agent answered after the winner: release it at once.
+                            legs[branch].dialog.hangup().await.ok();
+                        }
+                        ForkAction::Cancel { branch } => {
+                            legs[branch].dialog.hangup().await.ok();
+                        }
+                        ForkAction::Final { status, .. } => {
+                            let status = if timed_out { 480 } else { status };
+                            caller.reject(Some(StatusCode::from(status)), None).ok();
+                            let reason = if timed_out {
+                                EndReason::NoAnswer
+                            } else {
+                                EndReason::Unavailable
+                            };
+                            outcome = Some((reason, status));
+                        }
+                    }
+                }
+                if outcome.is_some() {
+                    break;
+                }
+            }
+            Ev::RingTimeout => {
+                if winner.is_none() {
+                    timed_out = true;
+                    for a in fork.cancel_all() {
+                        if let ForkAction::Cancel { branch } = a {
+                            legs[branch].dialog.hangup().await.ok();
+                        }
+                    }
+                }
+            }
+            Ev::Shutdown => {
+                if let Some(w) = winner {
+                    legs[w].dialog.hangup().await.ok();
+                    caller.bye().await.ok();
+                    outcome = Some((EndReason::Shutdown, 200));
+                } else {
+                    for l in &legs {
+                        l.dialog.hangup().await.ok();
+                    }
+                    caller
+                        .reject(Some(StatusCode::ServiceUnavailable), None)
+                        .ok();
+                    outcome = Some((EndReason::Shutdown, 503));
+                }
+                break;
+            }
+        }
+    }
+    let (reason, code) = outcome.unwrap_or((EndReason::Failed, 500));
+    core.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&record_id);
+    core.finish_record(record, reason, code);
+    dialogs.remove_dialog(&caller_id);
+    for l in &legs {
+        dialogs.remove_dialog(&l.dialog.id());
+    }
+}

@@ -1,0 +1,245 @@
+//! State shared by every request handler: the endpoint, configuration, registrar, open records.
+
+use crate::config::SipConfig;
+use crate::msg;
+use crate::records::RecordSink;
+use hotline_cdr::{CallKind, CallRecordBuilder, EndReason};
+use rsipstack::sip::{Request, SipMessage};
+use rsipstack::transaction::endpoint::EndpointInner;
+use rsipstack::transport::{SipAddr, SipConnection};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+/// Our branches start with the RFC 3261 magic cookie and a marker, so our own Vias are recognised
+/// for loop detection.
+pub(crate) const BRANCH_PREFIX: &str = "z9hG4bK-hl-";
+
+/// A place to send a forked request: the contact URI (the new Request-URI) and where to send it
+/// (the address the registration came from, which is right behind NAT).
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub uri: String,
+    pub dest: SipAddr,
+}
+
+pub(crate) struct Core {
+    pub endpoint: Arc<EndpointInner>,
+    pub cfg: SipConfig,
+    pub registrar: Mutex<hotline_registrar::Registrar>,
+    pub auth: Mutex<hotline_registrar::Authenticator>,
+    /// Our UDP address as peers must reach it (Via, Record-Route, Contact).
+    pub advertised: SipAddr,
+    pub records: RecordSink,
+    /// Answered proxied calls by Call-ID, waiting for the BYE that ends them.
+    proxied: Mutex<HashMap<String, (String, CallRecordBuilder)>>,
+    /// B2BUA calls in progress, so shutdown can hang them up.
+    pub calls: Mutex<HashMap<String, CancellationToken>>,
+    next_id: AtomicU64,
+    /// A random prefix so record ids from different runs never collide.
+    id_prefix: String,
+}
+
+impl Core {
+    pub fn new(
+        endpoint: Arc<EndpointInner>,
+        cfg: SipConfig,
+        registrar: hotline_registrar::Registrar,
+        auth: hotline_registrar::Authenticator,
+        advertised: SipAddr,
+        records: RecordSink,
+        id_prefix: String,
+    ) -> Self {
+        Self {
+            endpoint,
+            cfg,
+            registrar: Mutex::new(registrar),
+            auth: Mutex::new(auth),
+            advertised,
+            records,
+            proxied: Mutex::new(HashMap::new()),
+            calls: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            id_prefix,
+        }
+    }
+
+    pub fn record_route(&self) -> String {
+        format!("<sip:{};lr>", self.advertised.addr)
+    }
+
+    pub fn contact_uri(&self) -> String {
+        format!("sip:hotline@{}", self.advertised.addr)
+    }
+
+    pub fn via(&self, token: &str) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "SIP/2.0/UDP {};branch={BRANCH_PREFIX}{token}-{n:x};rport",
+            self.advertised.addr
+        )
+    }
+
+    /// Whether a host[:port] names us.
+    pub fn is_local_host(&self, host: &str, port: Option<u16>) -> bool {
+        let port_ok = |p: Option<u16>| {
+            p.is_none_or(|p| {
+                self.cfg
+                    .udp
+                    .iter()
+                    .chain(self.cfg.tcp.iter())
+                    .any(|a| a.port() == p)
+            })
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.eq_ignore_ascii_case(&self.cfg.domain) {
+            return port_ok(port);
+        }
+        self.cfg.udp.iter().chain(self.cfg.tcp.iter()).any(|a| {
+            let ip_match = a.ip().to_string() == host
+                || (a.ip().is_unspecified() && host.parse::<std::net::IpAddr>().is_ok());
+            ip_match && port.is_none_or(|p| p == a.port())
+        })
+    }
+
+    pub fn uri_is_local(&self, uri: &rsipstack::sip::Uri) -> bool {
+        let hp = &uri.host_with_port;
+        self.is_local_host(
+            &hp.host.to_string(),
+            hp.port.as_ref().map(|p| u16::from(*p)),
+        )
+    }
+
+    pub fn new_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n:08x}", self.id_prefix)
+    }
+
+    pub fn new_record(
+        &self,
+        req: &Request,
+        kind: CallKind,
+        conn: Option<&SipConnection>,
+    ) -> CallRecordBuilder {
+        let from = msg::from_value(req);
+        let caller = msg::uri_user(from).unwrap_or("anonymous");
+        let dialed = req.uri.user().unwrap_or("");
+        let mut b = CallRecordBuilder::arrived(
+            self.new_id(),
+            msg::call_id(req),
+            caller,
+            dialed,
+            kind,
+            chrono::Utc::now(),
+        );
+        if let Some(name) = msg::display_name(from) {
+            b.caller_display(name);
+        }
+        if let Some(addr) = conn.and_then(|c| c.get_remote_addr()) {
+            b.source(addr.addr.to_string());
+        }
+        b
+    }
+
+    pub fn finish_record(&self, b: CallRecordBuilder, reason: EndReason, code: u16) {
+        let rec = b.ended(reason, code, chrono::Utc::now());
+        metrics::counter!("hotline_call_records_total", "end_reason" => reason.as_str())
+            .increment(1);
+        self.records.submit(rec);
+    }
+
+    /// Keep an answered proxied call's record until its BYE; `caller` is the From user, to tell
+    /// who hung up.
+    pub fn open_proxied(&self, call_id: String, caller: String, b: CallRecordBuilder) {
+        self.proxied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(call_id, (caller, b));
+    }
+
+    /// A BYE passed through: the proxied call with this Call-ID has ended.
+    pub fn close_proxied(&self, call_id: &str, from: &str, _side: crate::proxy::EndReasonSide) {
+        let b = self
+            .proxied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(call_id);
+        if let Some((caller, b)) = b {
+            let reason = if msg::uri_user(from) == Some(caller.as_str()) {
+                EndReason::CallerHangup
+            } else {
+                EndReason::CalleeHangup
+            };
+            self.finish_record(b, reason, 200);
+        }
+    }
+
+    /// Close every open record (shutdown): the calls themselves are end to end and may go on.
+    pub fn close_all_proxied(&self) {
+        let all: Vec<CallRecordBuilder> = self
+            .proxied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .map(|(_, (_, b))| b)
+            .collect();
+        for b in all {
+            self.finish_record(b, EndReason::Shutdown, 200);
+        }
+    }
+
+    /// Registered targets of a user, in registrar order.
+    pub fn targets_for_user(&self, user: &str) -> Vec<Target> {
+        let now = std::time::Instant::now();
+        let reg = self.registrar.lock().unwrap_or_else(|e| e.into_inner());
+        reg.lookup(user, now)
+            .into_iter()
+            .filter_map(|b| {
+                let dest: SipAddr = SipAddr {
+                    r#type: Some(if b.transport().eq_ignore_ascii_case("tcp") {
+                        rsipstack::sip::Transport::Tcp
+                    } else {
+                        rsipstack::sip::Transport::Udp
+                    }),
+                    addr: b.source().into(),
+                };
+                Some(Target {
+                    uri: b.uri().to_string(),
+                    dest,
+                })
+            })
+            .collect()
+    }
+
+    /// Where to send a request whose next hop is `next` (a Route URI or the Request-URI): to a
+    /// registered phone's NAT source when it is one of our bindings, else to the URI's host.
+    pub fn destination_for(&self, next: &str, ruri: &str) -> Option<SipAddr> {
+        if let Some(user) = msg::uri_user(&format!("<{ruri}>")) {
+            if next == ruri {
+                if let Some(t) = self
+                    .targets_for_user(user)
+                    .into_iter()
+                    .find(|t| t.uri == ruri)
+                {
+                    return Some(t.dest);
+                }
+            }
+        }
+        let uri = rsipstack::sip::Uri::try_from(next).ok()?;
+        SipAddr::try_from(&uri).ok()
+    }
+
+    /// Send without a transaction (ACK for 2xx, §16.7 ACK forwarding).
+    pub async fn send_stateless(&self, m: SipMessage, dest: &SipAddr) {
+        match self.endpoint.transport_layer.lookup(dest, None).await {
+            Ok((conn, addr)) => {
+                if let Err(e) = conn.send(m, Some(&addr)).await {
+                    debug!(error = %e, "stateless send failed");
+                }
+            }
+            Err(e) => debug!(error = %e, "no route for stateless send"),
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The stateful proxy (RFC 3261 §16): forking an initial request to a user's registered contacts,
+//! and loose-routing in-dialog requests of the calls it Record-Routed.
+
+use crate::core::{Core, Target};
+use crate::msg;
+use hotline_cdr::{CallKind, EndReason};
+use hotline_routing::{ForkAction, ForkState, LoopInputs};
+use rsipstack::sip::{Header, Method, Request, Response, SipMessage, StatusCode};
+use rsipstack::transaction::key::{TransactionKey, TransactionRole};
+use rsipstack::transaction::transaction::{Transaction, TransactionEvent};
+use rsipstack::transport::SipAddr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+enum Event {
+    Upstream(SipMessage),
+    UpstreamGone,
+    Branch(usize, Response),
+    BranchGone(usize),
+    RingTimeout,
+}
+
+/// Build the copy of `req` that goes to `target`: new Request-URI, one hop less, our Record-Route
+/// (initial requests only) and our Via with a loop-detecting branch.
+pub(crate) fn forward_copy(
+    core: &Core,
+    req: &Request,
+    uri: &str,
+    record_route: bool,
+) -> Option<Request> {
+    let mut out = req.clone();
+    out.uri = rsipstack::sip::Uri::try_from(uri).ok()?;
+    let mf = msg::max_forwards(req).unwrap_or(70).saturating_sub(1);
+    out.headers.retain(|h| !matches!(h, Header::MaxForwards(_)));
+    out.headers.push(Header::MaxForwards(mf.into()));
+    if record_route {
+        out.headers
+            .push_front(Header::RecordRoute(core.record_route().into()));
+    }
+    let token = hotline_routing::loop_token(&LoopInputs {
+        request_uri: uri,
+        call_id: msg::call_id(req),
+        from_tag: msg::tag_of(msg::from_value(req)).unwrap_or(""),
+        to_tag: msg::to_tag(req).unwrap_or(""),
+        cseq: msg::cseq_num(req),
+        route: &msg::routes(req).join(","),
+        proxy_require: msg::header_value(req.headers.iter(), "Proxy-Require").unwrap_or(""),
+    });
+    out.headers.push_front(Header::Via(core.via(&token).into()));
+    Some(out)
+}
+
+/// Whether `req` came back to us unchanged (482): one of our Vias carries the token it would get now.
+pub(crate) fn is_loop(req: &Request) -> bool {
+    let ours: Vec<&str> = req
+        .headers
+        .iter()
+        .filter_map(|h| match h {
+            Header::Via(v) => Some(v.value()),
+            _ => None,
+        })
+        .flat_map(|v| v.split(','))
+        .filter_map(|v| v.split("branch=").nth(1))
+        .filter_map(|b| b.strip_prefix(crate::core::BRANCH_PREFIX))
+        .collect();
+    if ours.is_empty() {
+        return false;
+    }
+    let token = hotline_routing::loop_token(&LoopInputs {
+        request_uri: &req.uri.to_string(),
+        call_id: msg::call_id(req),
+        from_tag: msg::tag_of(msg::from_value(req)).unwrap_or(""),
+        to_tag: msg::to_tag(req).unwrap_or(""),
+        cseq: msg::cseq_num(req),
+        route: &msg::routes(req).join(","),
+        proxy_require: msg::header_value(req.headers.iter(), "Proxy-Require").unwrap_or(""),
+    });
+    ours.iter().any(|b| b.starts_with(&token))
+}
+
+/// Strip our Via from a response before relaying it upstream (§16.7 item 3).
+fn strip_top_via(mut resp: Response) -> Response {
+    let mut removed = false;
+    resp.headers.retain(|h| {
+        if !removed && matches!(h, Header::Via(_)) {
+            removed = true;
+            return false;
+        }
+        true
+    });
+    resp
+}
+
+fn respond_upstream(
+    s_sender: &rsipstack::transaction::transaction::TransactionEventSender,
+    resp: Response,
+) {
+    s_sender.send(TransactionEvent::Respond(resp)).ok();
+}
+
+/// Fork an initial INVITE (or other initial request) to `targets`; first 2xx wins.
+pub(crate) async fn fork(core: Arc<Core>, s: Transaction, targets: Vec<Target>, kind: CallKind) {
+    let original = s.original.clone();
+    let is_invite = original.method == Method::Invite;
+    let s_sender = s.tu_sender.clone();
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
+    let mut record = is_invite.then(|| core.new_record(&original, kind, s.connection.as_ref()));
+
+    // The server transaction is driven by its own task: receive() is not cancel-safe, so it must
+    // never sit in a select!. It hands CANCEL and the 2xx ACK to us and carries our responses.
+    {
+        let ev_tx = ev_tx.clone();
+        let mut s = s;
+        tokio::spawn(async move {
+            while let Some(m) = s.receive().await {
+                if ev_tx.send(Event::Upstream(m)).is_err() {
+                    break;
+                }
+            }
+            ev_tx.send(Event::UpstreamGone).ok();
+        });
+    }
+
+    let mut branches: Vec<(Request, SipAddr)> = Vec::new();
+    for t in &targets {
+        let Some(req) = forward_copy(&core, &original, &t.uri, is_invite) else {
+            warn!(uri = %t.uri, "unusable contact skipped");
+            continue;
+        };
+        branches.push((req, t.dest.clone()));
+    }
+    if branches.is_empty() {
+        let resp = core
+            .endpoint
+            .make_response(&original, StatusCode::TemporarilyUnavailable, None);
+        respond_upstream(&s_sender, resp);
+        if let Some(r) = record.take() {
+            core.finish_record(r, EndReason::Unavailable, 480);
+        }
+        return;
+    }
+    for (i, (req, dest)) in branches.iter().enumerate() {
+        let Ok(key) = TransactionKey::from_request(req, TransactionRole::Client) else {
+            continue;
+        };
+        let mut c = Transaction::new_client(key, req.clone(), core.endpoint.clone(), None);
+        c.destination = Some(dest.clone());
+        let ev_tx = ev_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = c.send().await {
+                debug!(error = %e, "branch send failed");
+            }
+            while let Some(m) = c.receive().await {
+                if let SipMessage::Response(r) = m {
+                    ev_tx.send(Event::Branch(i, r)).ok();
+                }
+            }
+            ev_tx.send(Event::BranchGone(i)).ok();
+        });
+    }
+    if is_invite {
+        let ev_tx = ev_tx.clone();
+        let t = core.cfg.ring_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            ev_tx.send(Event::RingTimeout).ok();
+        });
+    }
+    drop(ev_tx);
+
+    let mut fork = ForkState::new(branches.len());
+    let mut winner_dest: Option<(usize, SipAddr)> = None;
+    let mut gone = vec![false; branches.len()];
+    let mut final_sent = false;
+    let mut upstream_alive = true;
+    let mut timed_out = false;
+    while let Some(ev) = ev_rx.recv().await {
+        let actions = match ev {
+            Event::Upstream(SipMessage::Request(r)) if r.method == Method::Cancel => {
+                fork.cancel_all()
+            }
+            Event::Upstream(SipMessage::Request(r)) if r.method == Method::Ack => {
+                // The ACK of the 2xx we relayed: end to end, so forward it statelessly.
+                if let Some((i, dest)) = &winner_dest {
+                    let uri = r.uri.to_string();
+                    if let Some(ack) = forward_copy(&core, &r, &uri, false) {
+                        core.send_stateless(ack.into(), dest).await;
+                    }
+                    debug!(branch = i, "ACK relayed");
+                }
+                vec![]
+            }
+            Event::Upstream(_) => vec![],
+            Event::UpstreamGone => {
+                upstream_alive = false;
+                vec![]
+            }
+            Event::RingTimeout => {
+                timed_out = !fork.is_finished();
+                fork.cancel_all()
+            }
+            Event::Branch(i, resp) => {
+                let code = msg::response_code(&resp);
+                let actions = if code < 200 {
+                    if code >= 180 {
+                        if let Some(rec) = record.as_mut() {
+                            rec.ringing(chrono::Utc::now());
+                        }
+                    }
+                    fork.on_provisional(i, code)
+                } else {
+                    fork.on_final(i, code)
+                };
+                let mut rest = Vec::new();
+                for a in actions {
+                    match a {
+                        ForkAction::Forward { branch } if branch == i => {
+                            if (200..300).contains(&code) && winner_dest.is_none() {
+                                winner_dest = Some((i, branches[i].1.clone()));
+                                if let Some(rec) = record.as_mut() {
+                                    rec.answered(
+                                        msg::uri_user(&branches[i].0.uri.to_string())
+                                            .map(str::to_string),
+                                        chrono::Utc::now(),
+                                    );
+                                }
+                            }
+                            if code >= 200 {
+                                final_sent = true;
+                            }
+                            respond_upstream(&s_sender, strip_top_via(resp.clone()));
+                        }
+                        ForkAction::Final {
+                            status,
+                            branch: Some(b),
+                        } if b == i => {
+                            final_sent = true;
+                            let up = if status == code {
+                                resp.clone()
+                            } else {
+                                with_status(resp.clone(), status)
+                            };
+                            respond_upstream(&s_sender, strip_top_via(up));
+                            if let Some(rec) = record.take() {
+                                core.finish_record(rec, reason_for(status, timed_out), status);
+                            }
+                        }
+                        other => rest.push(other),
+                    }
+                }
+                rest
+            }
+            Event::BranchGone(i) => {
+                gone[i] = true;
+                let a = fork.on_timeout(i);
+                if gone.iter().all(|g| *g) && !upstream_alive {
+                    // Everything downstream and upstream has ended.
+                    process(
+                        &core,
+                        &original,
+                        &branches,
+                        &s_sender,
+                        a,
+                        &mut final_sent,
+                        &mut record,
+                        timed_out,
+                    )
+                    .await;
+                    break;
+                }
+                a
+            }
+        };
+        process(
+            &core,
+            &original,
+            &branches,
+            &s_sender,
+            actions,
+            &mut final_sent,
+            &mut record,
+            timed_out,
+        )
+        .await;
+        if gone.iter().all(|g| *g) && !upstream_alive {
+            break;
+        }
+    }
+    if let Some(rec) = record.take() {
+        if winner_dest.is_some() {
+            // Answered: the record stays open until a BYE passes through us.
+            let caller = msg::uri_user(msg::from_value(&original))
+                .unwrap_or("")
+                .to_string();
+            core.open_proxied(msg::call_id(&original).to_string(), caller, rec);
+        } else {
+            core.finish_record(rec, EndReason::Failed, 500);
+        }
+    }
+}
+
+fn with_status(mut resp: Response, status: u16) -> Response {
+    resp.status_code = StatusCode::from(status);
+    resp
+}
+
+fn reason_for(status: u16, timed_out: bool) -> EndReason {
+    match status {
+        487 if timed_out => EndReason::NoAnswer,
+        487 => EndReason::Cancelled,
+        408 | 480 => EndReason::NoAnswer,
+        486 | 600 => EndReason::Busy,
+        404 | 604 => EndReason::NotFound,
+        401 | 407 => EndReason::Unauthorized,
+        403 | 603 => EndReason::Rejected,
+        503 => EndReason::Unavailable,
+        _ => EndReason::Failed,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn process(
+    core: &Arc<Core>,
+    original: &Request,
+    branches: &[(Request, SipAddr)],
+    s_sender: &rsipstack::transaction::transaction::TransactionEventSender,
+    actions: Vec<ForkAction>,
+    final_sent: &mut bool,
+    record: &mut Option<hotline_cdr::CallRecordBuilder>,
+    timed_out: bool,
+) {
+    for a in actions {
+        match a {
+            ForkAction::Cancel { branch } => {
+                send_cancel(core, &branches[branch].0, &branches[branch].1).await
+            }
+            ForkAction::Final {
+                status,
+                branch: None,
+            }
+            | ForkAction::Final {
+                status,
+                branch: Some(_),
+            } if !*final_sent => {
+                // No branch response to relay (every branch timed out): answer ourselves.
+                *final_sent = true;
+                let resp = core
+                    .endpoint
+                    .make_response(original, StatusCode::from(status), None);
+                respond_upstream(s_sender, resp);
+                if let Some(rec) = record.take() {
+                    core.finish_record(rec, reason_for(status, timed_out), status);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// CANCEL a branch (§9.1): same Request-URI, Call-ID, From, To, CSeq number and top Via as the
+/// INVITE, as its own non-INVITE client transaction so it is retransmitted over UDP.
+async fn send_cancel(core: &Arc<Core>, invite: &Request, dest: &SipAddr) {
+    let mut cancel = invite.clone();
+    cancel.method = Method::Cancel;
+    cancel.body.clear();
+    cancel.headers.retain(|h| {
+        matches!(
+            h,
+            Header::Via(_)
+                | Header::From(_)
+                | Header::To(_)
+                | Header::CallId(_)
+                | Header::Route(_)
+                | Header::MaxForwards(_)
+        )
+    });
+    let mut top_via_kept = false;
+    cancel.headers.retain(|h| {
+        if matches!(h, Header::Via(_)) {
+            let keep = !top_via_kept;
+            top_via_kept = true;
+            return keep;
+        }
+        true
+    });
+    cancel.headers.push(Header::CSeq(
+        format!("{} CANCEL", msg::cseq_num(invite)).into(),
+    ));
+    cancel.headers.push(Header::ContentLength(0u32.into()));
+    let Ok(key) = TransactionKey::from_request(&cancel, TransactionRole::Client) else {
+        return;
+    };
+    let mut tx = Transaction::new_client(key, cancel, core.endpoint.clone(), None);
+    tx.destination = Some(dest.clone());
+    tokio::spawn(async move {
+        if tx.send().await.is_ok() {
+            while let Some(m) = tx.receive().await {
+                if matches!(m, SipMessage::Response(ref r) if msg::response_code(r) >= 200) {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+/// Forward an in-dialog (or pre-routed) request along its route set: our Route is already removed.
+pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
+    let req = s.original.clone();
+    if req.method == Method::Bye {
+        core.close_proxied(
+            msg::call_id(&req),
+            msg::from_value(&req),
+            EndReasonSide::FromBye,
+        );
+    }
+    let next = msg::routes(&req)
+        .first()
+        .map(|r| msg::inner_uri(r).to_string())
+        .unwrap_or_else(|| req.uri.to_string());
+    let uri = req.uri.to_string();
+    let dest = core.destination_for(&next, &uri);
+    let Some(dest) = dest else {
+        s.reply(StatusCode::NotFound).await.ok();
+        return;
+    };
+    let Some(fwd) = forward_copy(&core, &req, &uri, false) else {
+        s.reply(StatusCode::BadRequest).await.ok();
+        return;
+    };
+    if req.method == Method::Ack {
+        core.send_stateless(fwd.into(), &dest).await;
+        return;
+    }
+    let Ok(key) = TransactionKey::from_request(&fwd, TransactionRole::Client) else {
+        s.reply(StatusCode::BadRequest).await.ok();
+        return;
+    };
+    let mut c = Transaction::new_client(key, fwd, core.endpoint.clone(), None);
+    c.destination = Some(dest);
+    if c.send().await.is_err() {
+        s.reply(StatusCode::ServiceUnavailable).await.ok();
+        return;
+    }
+    let mut answered = false;
+    while let Some(m) = c.receive().await {
+        if let SipMessage::Response(r) = m {
+            let code = msg::response_code(&r);
+            if code == 100 {
+                continue;
+            }
+            s.respond(strip_top_via(r)).await.ok();
+            if code >= 200 {
+                answered = true;
+                if req.method != Method::Invite {
+                    break;
+                }
+            }
+        }
+    }
+    if !answered {
+        s.reply(StatusCode::RequestTimeout).await.ok();
+    }
+}
+
+/// Which side ended a proxied call.
+pub(crate) enum EndReasonSide {
+    FromBye,
+}
