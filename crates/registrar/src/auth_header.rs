@@ -1,5 +1,6 @@
 //! Parsing of an `Authorization` / `Proxy-Authorization` header value (RFC 3261 §25.1 credentials).
 
+use crate::lex::{is_lws, quoted_string, skip_lws};
 use std::borrow::Cow;
 
 /// The digest parameters the verifier needs; quoted values are unescaped only when they contain `\`.
@@ -24,57 +25,8 @@ pub(crate) enum HeaderError {
     Malformed(&'static str),
 }
 
-fn is_lws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
-}
-
-fn skip_lws(s: &[u8], mut i: usize) -> usize {
-    while i < s.len() && is_lws(s[i]) {
-        i += 1;
-    }
-    i
-}
-
 fn is_token_byte(b: u8) -> bool {
     !is_lws(b) && !matches!(b, b',' | b'=' | b'"') && b.is_ascii_graphic()
-}
-
-/// Reads a quoted-string starting at `s[start] == '"'`; returns the unescaped content and the index
-/// just past the closing quote.
-pub(crate) fn quoted_string(src: &str, start: usize) -> Option<(Cow<'_, str>, usize)> {
-    let s = src.as_bytes();
-    let mut i = start + 1;
-    let mut escaped = false;
-    while i < s.len() {
-        match s[i] {
-            b'\\' => {
-                escaped = true;
-                i += 2;
-            }
-            b'"' => {
-                let inner = src.get(start + 1..i)?;
-                let value = if escaped {
-                    let mut out = String::with_capacity(inner.len());
-                    let mut chars = inner.chars();
-                    while let Some(c) = chars.next() {
-                        if c == '\\' {
-                            if let Some(n) = chars.next() {
-                                out.push(n);
-                            }
-                        } else {
-                            out.push(c);
-                        }
-                    }
-                    Cow::Owned(out)
-                } else {
-                    Cow::Borrowed(inner)
-                };
-                return Some((value, i + 1));
-            }
-            _ => i += 1,
-        }
-    }
-    None
 }
 
 pub(crate) fn parse(value: &str) -> Result<DigestCredentials<'_>, HeaderError> {

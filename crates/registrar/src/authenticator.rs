@@ -86,9 +86,21 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// `secret` keys the nonce MACs (the shell generates it; a fresh one per process is fine, old
-    /// nonces then come back as `Stale`). `epoch` must not be later than any `now` passed in.
-    pub fn new(config: AuthConfig, secret: [u8; 32], epoch: Instant) -> Self {
+    /// Offers SHA-256 then MD5. `epoch` must not be later than any `now` passed in. `secret` keys
+    /// the nonce MACs (the shell generates it; a fresh one per process is fine: nonces of the
+    /// previous process then come back as `Stale`, and phones retry without prompting).
+    pub fn new(
+        realm: impl Into<String>,
+        epoch: Instant,
+        secret: [u8; 32],
+        nonce_ttl: Duration,
+    ) -> Self {
+        let mut config = AuthConfig::new(realm);
+        config.nonce_ttl = nonce_ttl;
+        Self::with_config(config, epoch, secret)
+    }
+
+    pub fn with_config(config: AuthConfig, epoch: Instant, secret: [u8; 32]) -> Self {
         let mut algorithms: Vec<Algorithm> = Vec::with_capacity(2);
         for a in config.algorithms {
             if !algorithms.contains(&a) {

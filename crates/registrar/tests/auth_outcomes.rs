@@ -8,7 +8,7 @@ use std::time::Instant;
 
 fn setup() -> (Authenticator, Credentials, Instant) {
     let t0 = Instant::now();
-    let auth = Authenticator::new(AuthConfig::new(REALM), [3; 32], t0);
+    let auth = Authenticator::with_config(AuthConfig::new(REALM), t0, [3; 32]);
     let mut creds = Credentials::new();
     creds.insert_password("1001", REALM, "s3cret-1001");
     (auth, creds, t0)
@@ -113,7 +113,7 @@ fn unoffered_algorithms_are_refused() {
 
     let mut cfg = AuthConfig::new(REALM);
     cfg.algorithms = vec![Algorithm::Sha256];
-    let mut sha_only = Authenticator::new(cfg, [3; 32], t0);
+    let mut sha_only = Authenticator::with_config(cfg, t0, [3; 32]);
     let ch = sha_only.challenge(t0, false);
     assert_eq!(ch.len(), 1);
     // An MD5 answer computed over our nonce is refused when MD5 is switched off...
@@ -154,6 +154,6 @@ fn uppercase_hex_response_and_parameter_names_accepted() {
 #[test]
 fn realm_with_quote_is_escaped_in_challenge() {
     let t0 = Instant::now();
-    let auth = Authenticator::new(AuthConfig::new("a\"b"), [3; 32], t0);
+    let auth = Authenticator::with_config(AuthConfig::new("a\"b"), t0, [3; 32]);
     assert!(auth.challenge(t0, false)[0].starts_with("Digest realm=\"a\\\"b\", "));
 }

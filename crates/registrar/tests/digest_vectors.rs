@@ -81,7 +81,7 @@ fn rfc7616_headers_through_verifier() {
     // The RFC's nonce is not one of ours, so a correct digest can at best be "stale": the client
     // is re-challenged without its user being asked for the password again.
     let t0 = Instant::now();
-    let mut auth = Authenticator::new(AuthConfig::new(RFC7616_REALM), [1; 32], t0);
+    let mut auth = Authenticator::with_config(AuthConfig::new(RFC7616_REALM), t0, [1; 32]);
     let mut creds = Credentials::new();
     creds.insert_password("Mufasa", RFC7616_REALM, "Circle of Life");
     let now = t0 + Duration::from_secs(1);
@@ -132,7 +132,7 @@ fn stored_ha1_matches_password_form_and_is_redacted() {
         assert!(!dbg.contains("Circle"), "{dbg}");
     }
     assert!(format!("{from_pw:?}").contains("redacted"));
-    let auth = Authenticator::new(AuthConfig::new("r"), [0xab; 32], Instant::now());
+    let auth = Authenticator::with_config(AuthConfig::new("r"), Instant::now(), [0xab; 32]);
     let dbg = format!("{auth:?}");
     assert!(dbg.contains("redacted") && !dbg.contains("171"), "{dbg}");
 }

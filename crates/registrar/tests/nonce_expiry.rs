@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 fn setup(ttl: Duration) -> (Authenticator, Credentials, Instant) {
     let t0 = Instant::now();
-    let mut cfg = AuthConfig::new(REALM);
-    cfg.nonce_ttl = ttl;
-    let auth = Authenticator::new(cfg, [42; 32], t0);
+    let auth = Authenticator::new(REALM, t0, [42; 32], ttl);
     let mut creds = Credentials::new();
     creds.insert_password("1001", REALM, "s3cret-1001");
     (auth, creds, t0)
@@ -83,7 +81,7 @@ fn expired_nonce_with_right_password_is_stale() {
 #[test]
 fn nonce_from_another_secret_or_tampered_is_stale() {
     let (mut auth, creds, t0) = setup(Duration::from_secs(300));
-    let other = Authenticator::new(AuthConfig::new(REALM), [43; 32], t0);
+    let other = Authenticator::with_config(AuthConfig::new(REALM), t0, [43; 32]);
     let foreign = answer(&other.challenge(t0, false)[0], &alice("REGISTER", 1));
     assert_eq!(
         auth.verify("REGISTER", &foreign, &creds, t0),

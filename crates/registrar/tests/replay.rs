@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 fn setup() -> (Authenticator, Credentials, Instant) {
     let t0 = Instant::now();
-    let auth = Authenticator::new(AuthConfig::new(REALM), [9; 32], t0);
+    let auth = Authenticator::with_config(AuthConfig::new(REALM), t0, [9; 32]);
     let mut creds = Credentials::new();
     creds.insert_password("1001", REALM, "s3cret-1001");
     (auth, creds, t0)
