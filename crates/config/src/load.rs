@@ -66,11 +66,12 @@ pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Loaded, Con
 
     let (mut defaults, syntax) = tree::parse_document(&sources, defaults_id);
     errors.extend(syntax_errors(&sources, syntax));
-    let mut merged = defaults.clone();
-    if let Some(id) = file_id {
+    if file_id.is_some() {
         // Demo agents must not survive into a real deployment's file.
         defaults.remove("agents");
-        merged = defaults.clone();
+    }
+    let mut merged = defaults.clone();
+    if let Some(id) = file_id {
         let (file, syntax) = tree::parse_document(&sources, id);
         errors.extend(syntax_errors(&sources, syntax));
         tree::merge(&mut merged, file);
@@ -80,9 +81,8 @@ pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Loaded, Con
         let key_span = base..base + sources.text(id).len();
         let at = sources.locate(base);
         if o.segs.is_empty() {
-            errors.push(ConfigError::Invalid {
+            errors.push(ConfigError::Syntax {
                 at,
-                key: String::new(),
                 message: format!(
                     "`{}` does not name a setting: use {}SECTION__KEY",
                     o.name,
@@ -114,46 +114,19 @@ pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Loaded, Con
     });
     errors.extend(problems_to_errors(&sources, &merged, primary, &problems));
 
-    let numbers_path = KeyPath::root().key("hotline").key("numbers_file");
-    let hotlines = match &config {
-        None => None,
-        Some(config) => {
-            let origin =
-                tree::get(&merged, &numbers_path).and_then(|n| sources.source_of(n.span().start));
-            let from_env = origin.is_some_and(|id| env_ids.contains(&id));
-            let (name, text) = if path.is_none() && !from_env {
-                (
-                    EMBEDDED_HOTLINES_NAME.to_owned(),
-                    Ok(DEFAULT_HOTLINES_TOML.to_owned()),
-                )
-            } else {
-                let relative_to = match path {
-                    Some(p) if !from_env => p.parent().unwrap_or(Path::new("")),
-                    _ => Path::new(""),
-                };
-                let file = relative_to.join(&config.hotline.numbers_file);
-                (file.display().to_string(), std::fs::read_to_string(&file))
-            };
-            match text {
-                Ok(text) => match Hotlines::from_toml(&name, &text) {
-                    Ok(h) => Some((h, name)),
-                    Err(e) => {
-                        errors.extend(e.into_vec());
-                        None
-                    }
-                },
-                Err(e) => {
-                    errors.push(ConfigError::Read {
-                        path: name,
-                        reason: format!(
-                            "{e} (hotline.numbers_file, relative to the config file's directory)"
-                        ),
-                    });
-                    None
-                }
+    let hotlines = config.as_ref().and_then(|config| {
+        let numbers_file = KeyPath::root().key("hotline").key("numbers_file");
+        let from_env = tree::get(&merged, &numbers_file)
+            .and_then(|n| sources.source_of(n.span().start))
+            .is_some_and(|id| env_ids.contains(&id));
+        match read_hotlines(path, &config.hotline.numbers_file, from_env) {
+            Ok(found) => Some(found),
+            Err(e) => {
+                errors.extend(e);
+                None
             }
         }
-    };
+    });
 
     match (config, hotlines) {
         (Some(config), Some((hotlines, hotlines_source))) if errors.is_empty() => Ok(Loaded {
@@ -164,6 +137,45 @@ pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Loaded, Con
         }),
         _ => Err(ConfigErrors::new(errors)),
     }
+}
+
+/// The annex `numbers_file` names, or the embedded one when nothing
+/// named it (no config file, no environment override).
+fn read_hotlines(
+    config_file: Option<&Path>,
+    numbers_file: &Path,
+    from_env: bool,
+) -> Result<(Hotlines, String), Vec<ConfigError>> {
+    let (name, text) = match config_file {
+        None if !from_env => (
+            EMBEDDED_HOTLINES_NAME.to_owned(),
+            DEFAULT_HOTLINES_TOML.to_owned(),
+        ),
+        _ => {
+            let (file, relative_to) = match config_file {
+                Some(c) if !from_env => (
+                    c.parent().unwrap_or(Path::new("")).join(numbers_file),
+                    "the config file's directory",
+                ),
+                _ => (numbers_file.to_path_buf(), "the working directory"),
+            };
+            let name = file.display().to_string();
+            match std::fs::read_to_string(&file) {
+                Ok(text) => (name, text),
+                Err(e) => {
+                    return Err(vec![ConfigError::Read {
+                        path: name,
+                        reason: format!(
+                            "{e} (hotline.numbers_file; a relative path is relative to {relative_to})"
+                        ),
+                    }]);
+                }
+            }
+        }
+    };
+    Hotlines::from_toml(&name, &text)
+        .map(|h| (h, name))
+        .map_err(ConfigErrors::into_vec)
 }
 
 impl Hotlines {

@@ -1,0 +1,271 @@
+//! Every kind of mistake in hotline.toml is reported as
+//! `file:line:column: key: message`, all of them in one round.
+
+use std::path::PathBuf;
+
+use hotline_config::{ConfigError, DEFAULT_HOTLINES_TOML, load};
+use tempfile::TempDir;
+
+/// A config directory holding `text` as hotline.toml next to the shipped
+/// annex, so only the config under test can be wrong.
+struct Dir {
+    _dir: TempDir,
+    config: PathBuf,
+}
+
+fn dir_with(text: &str) -> Dir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hotlines.toml"), DEFAULT_HOTLINES_TOML).expect("write");
+    let config = dir.path().join("hotline.toml");
+    std::fs::write(&config, text).expect("write");
+    Dir { _dir: dir, config }
+}
+
+/// The rendered errors with the temp path replaced by `F`.
+fn errors(text: &str) -> Vec<String> {
+    let d = dir_with(text);
+    let file = d.config.display().to_string();
+    match load(Some(&d.config), &[]) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .messages()
+            .into_iter()
+            .map(|m| m.replace(&file, "F"))
+            .collect(),
+    }
+}
+
+const AGENT: &str = "[[agents]]\nid = \"1001\"\ngroups = [\"default\"]\npassword = \"pw\"\n";
+
+#[test]
+fn a_minimal_file_loads_over_the_defaults() {
+    assert_eq!(errors(AGENT), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_without_agents_gets_no_demo_agents() {
+    let d = dir_with("[log]\nfilter = \"debug\"\n");
+    let loaded = load(Some(&d.config), &[]).expect("loads");
+    assert!(loaded.config.agents.is_empty());
+    assert_eq!(loaded.config.log.filter, "debug");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    assert_eq!(
+        errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
+        [
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`"
+        ]
+    );
+    assert_eq!(
+        errors(&format!("colour = \"blue\"\n{AGENT}")),
+        [
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`"
+        ]
+    );
+}
+
+#[test]
+fn unknown_nested_keys() {
+    assert_eq!(
+        errors(&format!("[registrar]\nmax_expire = 10\n{AGENT}")),
+        [
+            "F:2:1: registrar.max_expire: unknown field `max_expire`, expected one of `min_expires`, `max_expires`, `default_expires`, `max_contacts`, `nonce_ttl_secs`"
+        ]
+    );
+    assert_eq!(
+        errors(&format!("{AGENT}pasword = \"x\"\n")),
+        [
+            "F:5:1: agents[0].pasword: unknown field `pasword`, expected one of `id`, `name`, `groups`, `password`, `ha1_md5`, `ha1_sha256`"
+        ]
+    );
+}
+
+#[test]
+fn unknown_variant() {
+    assert_eq!(
+        errors(&format!("[sip]\n\ninvite_auth = \"sometimes\"\n{AGENT}")),
+        [
+            "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`"
+        ]
+    );
+}
+
+#[test]
+fn wrong_types() {
+    assert_eq!(
+        errors(&format!(
+            "[registrar]\nmax_contacts = \"ten\"\n[http]\nlisten = 8080\n{AGENT}"
+        )),
+        [
+            "F:2:1: registrar.max_contacts: invalid type: string \"ten\", expected u32",
+            "F:4:1: http.listen: invalid type: integer `8080`, expected socket address",
+        ]
+    );
+    assert_eq!(
+        errors(&format!("sip = 5\n{AGENT}")),
+        ["F:1:1: sip: invalid type: integer `5`, expected struct Sip"]
+    );
+}
+
+#[test]
+fn bad_socket_addresses() {
+    assert_eq!(
+        errors(&format!(
+            "[sip]\nudp = [\"127.0.0.1:5060\", \"localhost\"]\n[http]\nlisten = \"0.0.0.0\"\n{AGENT}"
+        )),
+        [
+            "F:2:26: sip.udp[1]: invalid socket address syntax",
+            "F:4:1: http.listen: invalid socket address syntax",
+        ]
+    );
+}
+
+#[test]
+fn bad_cidr() {
+    assert_eq!(
+        errors(&format!(
+            "[sip]\ntrusted_networks = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n{AGENT}"
+        )),
+        ["F:2:35: sip.trusted_networks[1]: invalid IP address syntax"]
+    );
+}
+
+#[test]
+fn duplicate_agent_ids() {
+    assert_eq!(
+        errors(&format!("{AGENT}{AGENT}")),
+        ["F:6:1: agents[1].id: duplicate agent id `1001`, first used by agents[0]"]
+    );
+}
+
+#[test]
+fn agents_need_a_password_or_both_ha1s() {
+    let text = "\
+[[agents]]
+id = \"1001\"
+groups = [\"default\"]
+
+[[agents]]
+id = \"1002\"
+ha1_md5 = \"fe91a8312069f3ec33658a70e139d0d1\"
+
+[[agents]]
+id = \"1003\"
+password = \"pw\"
+ha1_md5 = \"fe91a8312069f3ec33658a70e139d0d1\"
+
+[[agents]]
+id = \"1004\"
+ha1_md5 = \"FE91\"
+ha1_sha256 = \"ce777f18d0030e57d31a42f8ec9f0ef8c446871038cfcb8985a3edd064d85b03\"
+
+[[agents]]
+groups = [\"default\"]
+password = \"pw\"
+";
+    assert_eq!(
+        errors(text),
+        [
+            "F:1:1: agents[0]: no credentials: give `password` or both `ha1_md5` and `ha1_sha256`",
+            "F:5:1: agents[1].ha1_sha256: missing: `ha1_md5` needs `ha1_sha256` too (clients pick the algorithm)",
+            "F:11:1: agents[2].password: give either `password` or `ha1_md5` and `ha1_sha256`, not both",
+            "F:16:1: agents[3].ha1_md5: must be 32 lowercase hex digits",
+            "F:19:1: agents[4].id: missing field `id`",
+        ]
+    );
+}
+
+#[test]
+fn cross_field_checks() {
+    assert_eq!(
+        errors(&format!(
+            "[registrar]\nmin_expires = 600\nmax_expires = 60\n[sip]\nudp = []\ntcp = []\n[database]\nurl = \"mysql://x\"\n[hotline]\nentry_group = \"nobody\"\n{AGENT}"
+        )),
+        [
+            "F:3:1: registrar.max_expires: 60 is below min_expires (600)",
+            "F:5:1: sip.udp: no listen address: `udp` and `tcp` are both empty",
+            "F:8:1: database.url: `mysql://x` is not a sqlite:, postgres: or postgresql: URL",
+            "F:10:1: hotline.entry_group: no agent is in group `nobody`: calls to 12345 would never be answered",
+        ]
+    );
+}
+
+#[test]
+fn every_error_in_one_round() {
+    let text = format!(
+        "typo = 1\n[sip]\ninvite_auth = \"sometimes\"\nretry_after_secs = -1\nextra = true\n[log]\nfilter = 3\n{AGENT}{AGENT}"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`",
+            "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
+            "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
+            "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`",
+            "F:7:1: log.filter: invalid type: integer `3`, expected a string",
+            "F:13:1: agents[1].id: duplicate agent id `1001`, first used by agents[0]",
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_position() {
+    assert_eq!(
+        errors("[sip\nudp = []\n"),
+        ["F:1:5: unclosed table, expected `]`"]
+    );
+}
+
+#[test]
+fn missing_files() {
+    let d = dir_with(AGENT);
+    let missing = d.config.with_file_name("absent.toml");
+    let e = load(Some(&missing), &[]).expect_err("no such file");
+    assert!(matches!(
+        e.as_slice(),
+        [ConfigError::Read { path, .. }] if *path == missing.display().to_string()
+    ));
+
+    let d = dir_with(&format!(
+        "[hotline]\nnumbers_file = \"annex.toml\"\n{AGENT}"
+    ));
+    let e = load(Some(&d.config), &[]).expect_err("no annex");
+    let expected = d.config.with_file_name("annex.toml").display().to_string();
+    assert!(matches!(
+        e.as_slice(),
+        [ConfigError::Read { path, .. }] if *path == expected
+    ));
+}
+
+#[test]
+fn annex_errors_come_with_the_config_errors() {
+    let d = dir_with(&format!("[sip]\nrealm = \"\"\n{AGENT}"));
+    let annex = "[[line]]\nunit = \"12345\"\nnumbers = [\"12345\"]\nmode = \"hotline\"\ntarget = \"sip:x@y\"\n";
+    std::fs::write(d.config.with_file_name("hotlines.toml"), annex).expect("write");
+    let e = load(Some(&d.config), &[]).expect_err("two errors");
+    let dir = d.config.parent().expect("dir").display().to_string();
+    let messages: Vec<String> = e
+        .messages()
+        .into_iter()
+        .map(|m| m.replace(&dir, "D"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "D/hotline.toml:2:1: sip.realm: must be non-empty, without quotes, backslashes or control characters",
+            "D/hotlines.toml:5:1: line[0].target: `target` does not apply to mode hotline",
+        ]
+    );
+}
+
+/// A rejected value is reported once: the checks that run after
+/// deserialization do not add "missing" for the key that was rejected.
+#[test]
+fn a_bad_value_is_not_also_reported_missing() {
+    assert_eq!(
+        errors("[[agents]]\nid = 1001\ngroups = [\"default\"]\npassword = \"pw\"\n"),
+        ["F:2:1: agents[0].id: invalid type: integer `1001`, expected a string"]
+    );
+}
