@@ -6,7 +6,7 @@
 
 use crate::lex::{is_lws, trim_lws};
 use crate::message::{Fields, Name, frame, skip_leading_crlf};
-use crate::start_line::{LineKind, classify};
+use crate::start_line::{LineKind, classify, leading_method};
 
 /// Builds a response to `request` that copies every Via (in order), From, To, Call-ID and CSeq
 /// (the first of each when repeated), adds a To tag when the To has none and `status > 100`,
@@ -36,8 +36,7 @@ pub fn stateless_response(
     if classify(frame.start_line) != LineKind::Request {
         return None;
     }
-    let method = frame.start_line.split(|&b| b == b' ').next()?;
-    if method == b"ACK" {
+    if leading_method(frame.start_line) == b"ACK" {
         return None;
     }
 
@@ -242,6 +241,11 @@ Content-Length: 0\r\n\r\n"
         assert_eq!(stateless_response(REQ, 700, "x", &[]), None);
         let ack = text(REQ).replace("INVITE sip", "ACK sip");
         assert_eq!(stateless_response(ack.as_bytes(), 400, "x", &[]), None);
+        let tabbed_ack = text(REQ).replace("INVITE sip", "ACK\tsip");
+        assert_eq!(
+            stateless_response(tabbed_ack.as_bytes(), 400, "x", &[]),
+            None
+        );
         let resp = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP a\r\nCSeq: 1 INVITE\r\n\r\n";
         assert_eq!(stateless_response(resp, 400, "x", &[]), None);
         let no_via = text(REQ)

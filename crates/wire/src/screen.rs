@@ -8,7 +8,9 @@ use crate::limits::Limits;
 use crate::message::{Fields, Frame, HeadersEnd, Name, frame, skip_leading_crlf};
 use crate::response::stateless_response;
 use crate::scalar;
-use crate::start_line::{LineKind, classify, parse_request_line, parse_status_line};
+use crate::start_line::{
+    LineKind, classify, leading_method, parse_request_line, parse_status_line,
+};
 use crate::uri::{Scheme, check_request_uri};
 use crate::verdict::{Head, Kind, Refusal, RefusalCode, Verdict};
 use crate::via::check_via;
@@ -82,7 +84,7 @@ pub fn screen_datagram<'a>(bytes: &'a [u8], limits: &Limits) -> Verdict<'a> {
 
 /// Turns a refusal into a reply when one is allowed and can be built.
 fn refuse<'a>(msg: &[u8], frame: &Frame<'_>, kind: LineKind, refusal: Refusal) -> Verdict<'a> {
-    if kind != LineKind::Request || frame.start_line.starts_with(b"ACK ") {
+    if kind != LineKind::Request || leading_method(frame.start_line) == b"ACK" {
         return Verdict::Drop(refusal);
     }
     let status = status_for(refusal.code);

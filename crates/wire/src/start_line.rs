@@ -54,6 +54,13 @@ pub(crate) fn classify(line: &[u8]) -> LineKind {
     }
 }
 
+/// The method of a request line, however malformed the rest: its leading token. Used to
+/// recognise an ACK (never answered) before the line has been validated.
+pub(crate) fn leading_method(line: &[u8]) -> &[u8] {
+    let len = line.iter().take_while(|&&b| is_token(b)).count();
+    &line[..len]
+}
+
 /// A Request-Line split into method and Request-URI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RequestLine<'a> {
