@@ -63,13 +63,20 @@ fn address(c: &mut Cursor<'_>, header: &str) -> Result<(), Refusal> {
     }
 }
 
+/// Unquoted display-name characters: `token`, plus UTF-8 beyond the grammar. Phones here send
+/// names like `张三 <sip:...>` unquoted; those bytes cannot be mistaken for a separator, unlike
+/// the ASCII ones (`,` in RFC 4475 §3.1.2.15) that stay refused.
+fn is_display_char(b: u8) -> bool {
+    is_token(b) || b >= 0x80
+}
+
 /// Tells an unquoted display name (`*(token LWS)` before `<`) from a bare addr-spec: a token
 /// directly followed by `:` is a URI scheme.
 fn display_tokens_or_addr_spec(c: &mut Cursor<'_>, header: &str) -> Result<(), Refusal> {
     let start = c.pos();
     let mut first = true;
     loop {
-        let token = c.take_while(is_token);
+        let token = c.take_while(is_display_char);
         if token.is_empty() {
             return Err(fault(
                 header,
@@ -87,7 +94,7 @@ fn display_tokens_or_addr_spec(c: &mut Cursor<'_>, header: &str) -> Result<(), R
         c.skip_lws();
         match c.peek() {
             Some(b'<') => return bracketed_uri(c, header),
-            Some(b) if is_token(b) => {}
+            Some(b) if is_display_char(b) => {}
             Some(b) => {
                 return Err(fault(
                     header,
@@ -262,6 +269,18 @@ mod tests {
         for v in ok {
             assert_eq!(single(v), Ok(()), "{}", escaped(v));
         }
+    }
+
+    #[test]
+    fn unquoted_utf8_display_names_pass() {
+        assert_eq!(
+            single(" 张三 <sip:8001@example.com>;tag=1".as_bytes()),
+            Ok(())
+        );
+        assert_eq!(
+            single(" 张三,李四 <sip:8001@example.com>".as_bytes()),
+            Err(RefusalCode::MalformedAddress)
+        );
     }
 
     #[test]
