@@ -127,10 +127,23 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         PathBuf::from(&loaded.spool_dir),
     );
     let (sink, mut records) = hotline_sip::RecordSink::new();
+    let forward_stop = tokio_util::sync::CancellationToken::new();
     let forward = {
         let writer = writer.clone();
+        let stop = forward_stop.clone();
         tokio::spawn(async move {
-            while let Some(r) = records.recv().await {
+            loop {
+                tokio::select! {
+                    r = records.recv() => match r {
+                        Some(r) => writer.submit(r),
+                        None => return,
+                    },
+                    _ = stop.cancelled() => break,
+                }
+            }
+            // Stopping: take what the hung-up calls left in the channel; handlers still holding
+            // the sink after this log their records instead (RecordSink::submit).
+            while let Ok(r) = records.try_recv() {
                 writer.submit(r);
             }
         })
@@ -178,7 +191,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     wait_for_signal().await;
     info!("stopping: hanging up calls, flushing records");
     sip.shutdown(Duration::from_secs(5)).await;
-    // The sink's senders are gone with the SIP service; the forwarder drains what is left.
+    forward_stop.cancel();
     forward.await.ok();
     match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {
         Ok(Ok(())) => info!("call records flushed"),

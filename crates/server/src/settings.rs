@@ -86,6 +86,12 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         retry_after_secs: c.sip.retry_after_secs,
         registrar,
         nonce_ttl: Duration::from_secs(c.registrar.nonce_ttl_secs),
+        // MD5 first: SIPp and many desk phones answer only the first challenge and know only MD5;
+        // SHA-256 is still offered (RFC 8760) for clients that pick it.
+        digest_algorithms: vec![
+            hotline_registrar::Algorithm::Md5,
+            hotline_registrar::Algorithm::Sha256,
+        ],
         credentials,
         agents: c
             .agents

@@ -39,6 +39,8 @@ pub struct SipConfig {
     pub retry_after_secs: u32,
     pub registrar: hotline_registrar::RegistrarConfig,
     pub nonce_ttl: Duration,
+    /// Digest algorithms offered, most preferred first (RFC 8760 §2.4).
+    pub digest_algorithms: Vec<hotline_registrar::Algorithm>,
     pub credentials: hotline_registrar::Credentials,
     pub agents: Vec<AgentInfo>,
     pub entry_group: String,

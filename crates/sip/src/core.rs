@@ -196,19 +196,20 @@ impl Core {
         let reg = self.registrar.lock().unwrap_or_else(|e| e.into_inner());
         reg.lookup(user, now)
             .into_iter()
-            .filter_map(|b| {
-                let dest: SipAddr = SipAddr {
-                    r#type: Some(if b.transport().eq_ignore_ascii_case("tcp") {
-                        rsipstack::sip::Transport::Tcp
-                    } else {
-                        rsipstack::sip::Transport::Udp
-                    }),
-                    addr: b.source().into(),
+            .map(|b| {
+                let transport = if b.transport().eq_ignore_ascii_case("tcp") {
+                    rsipstack::sip::Transport::Tcp
+                } else {
+                    rsipstack::sip::Transport::Udp
                 };
-                Some(Target {
+                let dest = SipAddr {
+                    r#type: Some(transport),
+                    addr: nat_aware_destination(b.uri(), b.source()).into(),
+                };
+                Target {
                     uri: b.uri().to_string(),
                     dest,
-                })
+                }
             })
             .collect()
     }
@@ -241,5 +242,60 @@ impl Core {
             }
             Err(e) => debug!(error = %e, "no route for stateless send"),
         }
+    }
+}
+
+/// Where to reach a registered contact. A phone behind NAT registers a private address that differs
+/// from the address its REGISTER came from: then only the source reaches it (what Kamailio's
+/// nathelper does with `fix_nated_register`). When the contact's IP is the source's IP there is no
+/// NAT on the path, and a different port is a deliberate third-party registration (a softphone
+/// registering for the line it answers on), so the contact itself is used.
+pub(crate) fn nat_aware_destination(
+    contact: &str,
+    source: std::net::SocketAddr,
+) -> std::net::SocketAddr {
+    let Ok(uri) = rsipstack::sip::Uri::try_from(contact) else {
+        return source;
+    };
+    let host = uri.host_with_port.host.to_string();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip == source.ip() => {
+            let port = uri
+                .host_with_port
+                .port
+                .as_ref()
+                .map(|p| u16::from(*p))
+                .unwrap_or(5060);
+            std::net::SocketAddr::new(ip, port)
+        }
+        _ => source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nat_aware_destination;
+
+    #[test]
+    fn nat_rules() {
+        let src: std::net::SocketAddr = "127.0.0.1:5061".parse().unwrap();
+        assert_eq!(
+            nat_aware_destination("sip:1001@127.0.0.1:5080;transport=UDP", src),
+            "127.0.0.1:5080".parse().unwrap()
+        );
+        assert_eq!(
+            nat_aware_destination("sip:1001@127.0.0.1", src),
+            "127.0.0.1:5060".parse().unwrap()
+        );
+        let natted: std::net::SocketAddr = "203.0.113.7:40123".parse().unwrap();
+        assert_eq!(
+            nat_aware_destination("sip:1001@192.168.1.20:5060", natted),
+            natted
+        );
+        assert_eq!(
+            nat_aware_destination("sip:1001@phone.example.com", natted),
+            natted
+        );
     }
 }

@@ -129,8 +129,14 @@ impl SipServer {
         rand_fill(&mut secret);
         let mut auth_cfg = hotline_registrar::AuthConfig::new(cfg.realm.clone());
         auth_cfg.nonce_ttl = cfg.nonce_ttl;
-        let auth =
-            hotline_registrar::Authenticator::new(auth_cfg, secret, std::time::Instant::now());
+        if !cfg.digest_algorithms.is_empty() {
+            auth_cfg.algorithms = cfg.digest_algorithms.clone();
+        }
+        let auth = hotline_registrar::Authenticator::with_config(
+            auth_cfg,
+            std::time::Instant::now(),
+            secret,
+        );
         let registrar = hotline_registrar::Registrar::new(cfg.registrar.clone());
         let advertised = SipAddr::from(first_udp);
         let (records_sink, id_prefix) = (

@@ -13,6 +13,18 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+impl Event {
+    fn name(&self) -> &'static str {
+        match self {
+            Event::Upstream(_) => "upstream",
+            Event::UpstreamGone => "upstream-gone",
+            Event::Branch(..) => "branch",
+            Event::BranchGone(_) => "branch-gone",
+            Event::RingTimeout => "ring-timeout",
+        }
+    }
+}
+
 enum Event {
     Upstream(SipMessage),
     UpstreamGone,
@@ -35,8 +47,21 @@ pub(crate) fn forward_copy(
     out.headers.retain(|h| !matches!(h, Header::MaxForwards(_)));
     out.headers.push(Header::MaxForwards(mf.into()));
     if record_route {
-        out.headers
-            .push_front(Header::RecordRoute(core.record_route().into()));
+        // Our Record-Route goes on top of the existing ones (§16.6 item 4), and below the Vias so
+        // header rows of one name stay together (some phones and SIPp copy Vias as a block).
+        let mut headers: Vec<Header> = out.headers.iter().cloned().collect();
+        let at = headers
+            .iter()
+            .position(|h| matches!(h, Header::RecordRoute(_)))
+            .or_else(|| {
+                headers
+                    .iter()
+                    .rposition(|h| matches!(h, Header::Via(_)))
+                    .map(|i| i + 1)
+            })
+            .unwrap_or(0);
+        headers.insert(at, Header::RecordRoute(core.record_route().into()));
+        out.headers = headers.into();
     }
     let token = hotline_routing::loop_token(&LoopInputs {
         request_uri: uri,
@@ -79,16 +104,34 @@ pub(crate) fn is_loop(req: &Request) -> bool {
     ours.iter().any(|b| b.starts_with(&token))
 }
 
-/// Strip our Via from a response before relaying it upstream (§16.7 item 3).
+/// Strip our Via from a response before relaying it upstream (§16.7 item 3). Only the first Via
+/// *value* goes: a phone may send all Vias comma-joined in one header line.
 fn strip_top_via(mut resp: Response) -> Response {
-    let mut removed = false;
-    resp.headers.retain(|h| {
-        if !removed && matches!(h, Header::Via(_)) {
-            removed = true;
-            return false;
-        }
-        true
+    let Some(pos) = resp
+        .headers
+        .iter()
+        .position(|h| matches!(h, Header::Via(_)))
+    else {
+        return resp;
+    };
+    let value = resp
+        .headers
+        .iter()
+        .nth(pos)
+        .map(|h| h.value().to_string())
+        .unwrap_or_default();
+    let rest: Vec<String> = msg::split_commas(&value).into_iter().skip(1).collect();
+    let mut i = 0;
+    resp.headers.retain(|_| {
+        i += 1;
+        i - 1 != pos
     });
+    if !rest.is_empty() {
+        // Keep the remaining Vias first among the Vias, where they were.
+        let mut headers: Vec<Header> = resp.headers.iter().cloned().collect();
+        headers.insert(pos, Header::Via(rest.join(", ").into()));
+        resp.headers = headers.into();
+    }
     resp
 }
 
@@ -96,7 +139,9 @@ fn respond_upstream(
     s_sender: &rsipstack::transaction::transaction::TransactionEventSender,
     resp: Response,
 ) {
-    s_sender.send(TransactionEvent::Respond(resp)).ok();
+    if s_sender.send(TransactionEvent::Respond(resp)).is_err() {
+        debug!("server transaction gone; response not relayed");
+    }
 }
 
 /// Fork an initial INVITE (or other initial request) to `targets`; first 2xx wins.
@@ -176,6 +221,7 @@ pub(crate) async fn fork(core: Arc<Core>, s: Transaction, targets: Vec<Target>, 
     let mut upstream_alive = true;
     let mut timed_out = false;
     while let Some(ev) = ev_rx.recv().await {
+        debug!(event = ev.name(), "fork event");
         let actions = match ev {
             Event::Upstream(SipMessage::Request(r)) if r.method == Method::Cancel => {
                 fork.cancel_all()
