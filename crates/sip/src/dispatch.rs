@@ -128,7 +128,7 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
                 return;
             }
             let targets = core.targets_for_user(&user);
-            proxy::fork(core, tx, targets, CallKind::AgentToAgent).await;
+            proxy::fork(core, tx, targets, CallKind::AgentToAgent, user).await;
         }
         Decision::Hotline(number) => {
             if let Some(status) = uas_checks(&tx) {

@@ -145,7 +145,13 @@ fn respond_upstream(
 }
 
 /// Fork an initial INVITE (or other initial request) to `targets`; first 2xx wins.
-pub(crate) async fn fork(core: Arc<Core>, s: Transaction, targets: Vec<Target>, kind: CallKind) {
+pub(crate) async fn fork(
+    core: Arc<Core>,
+    s: Transaction,
+    targets: Vec<Target>,
+    kind: CallKind,
+    callee: String,
+) {
     let original = s.original.clone();
     let is_invite = original.method == Method::Invite;
     let s_sender = s.tu_sender.clone();
@@ -264,11 +270,17 @@ pub(crate) async fn fork(core: Arc<Core>, s: Transaction, targets: Vec<Target>, 
                         ForkAction::Forward { branch } if branch == i => {
                             if (200..300).contains(&code) && winner_dest.is_none() {
                                 winner_dest = Some((i, branches[i].1.clone()));
-                                if let Some(rec) = record.as_mut() {
-                                    rec.answered(
-                                        msg::uri_user(&branches[i].0.uri.to_string())
-                                            .map(str::to_string),
-                                        chrono::Utc::now(),
+                                if let Some(mut rec) = record.take() {
+                                    rec.answered(Some(callee.clone()), chrono::Utc::now());
+                                    // Open from the answer on, so the BYE that ends the call
+                                    // finds it however soon it comes.
+                                    let caller = msg::uri_user(msg::from_value(&original))
+                                        .unwrap_or("")
+                                        .to_string();
+                                    core.open_proxied(
+                                        msg::call_id(&original).to_string(),
+                                        caller,
+                                        rec,
                                     );
                                 }
                             }
@@ -334,15 +346,8 @@ pub(crate) async fn fork(core: Arc<Core>, s: Transaction, targets: Vec<Target>, 
         }
     }
     if let Some(rec) = record.take() {
-        if winner_dest.is_some() {
-            // Answered: the record stays open until a BYE passes through us.
-            let caller = msg::uri_user(msg::from_value(&original))
-                .unwrap_or("")
-                .to_string();
-            core.open_proxied(msg::call_id(&original).to_string(), caller, rec);
-        } else {
-            core.finish_record(rec, EndReason::Failed, 500);
-        }
+        // Neither answered nor failed upstream (the transactions died under us).
+        core.finish_record(rec, EndReason::Failed, 500);
     }
 }
 
