@@ -30,12 +30,26 @@ pub struct Sip {
     pub udp: Vec<SocketAddr>,
     pub tcp: Vec<SocketAddr>,
     pub domain: String,
+    /// Other domains (host names) this server is responsible for, beside `domain` and its own
+    /// listening addresses: requests for them are served, not refused as foreign.
+    pub aliases: Vec<String>,
     pub realm: String,
     pub user_agent: String,
     pub trusted_networks: Vec<IpNet>,
     pub invite_auth: InviteAuth,
     pub max_inflight_transactions: usize,
     pub retry_after_secs: u32,
+    /// Digest algorithms offered, most preferred first (RFC 8760 §2.4).
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+}
+
+/// A digest algorithm name as written in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum DigestAlgorithm {
+    #[serde(rename = "MD5")]
+    Md5,
+    #[serde(rename = "SHA-256")]
+    Sha256,
 }
 
 /// When an INVITE must carry digest credentials.

@@ -203,7 +203,7 @@ fn every_error_in_one_round() {
             "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
-            "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`",
+            "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
             "F:7:1: log.filter: invalid type: integer `3`, expected a string",
             "F:13:1: agents[1].id: duplicate agent id `1001`, first used by agents[0]",
         ]
@@ -267,5 +267,15 @@ fn a_bad_value_is_not_also_reported_missing() {
     assert_eq!(
         errors("[[agents]]\nid = 1001\ngroups = [\"default\"]\npassword = \"pw\"\n"),
         ["F:2:1: agents[0].id: invalid type: integer `1001`, expected a string"]
+    );
+}
+
+#[test]
+fn digest_algorithm_names_are_checked() {
+    assert_eq!(
+        errors(&format!(
+            "[sip]\ndigest_algorithms = [\"SHA-256\", \"MD4\"]\n{AGENT}"
+        )),
+        ["F:2:33: sip.digest_algorithms[1]: unknown variant `MD4`, expected `MD5` or `SHA-256`"]
     );
 }

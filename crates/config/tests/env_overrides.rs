@@ -105,7 +105,7 @@ fn env_errors_name_the_variable() {
         [
             "env HOTLINE_REGISTRAR__MAX_CONTACTS:1:1: registrar.max_contacts: invalid type: string \"many\", expected u32",
             "env HOTLINE_SIP__INVITE_AUTH:1:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
-            "env HOTLINE_SIP__NOPE:1:1: sip.nope: unknown field `nope`, expected one of `udp`, `tcp`, `domain`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`",
+            "env HOTLINE_SIP__NOPE:1:1: sip.nope: unknown field `nope`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
             "env HOTLINE_SIP__UDP:1:18: sip.udp[1]: invalid socket address syntax",
         ]
     );

@@ -86,12 +86,16 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         retry_after_secs: c.sip.retry_after_secs,
         registrar,
         nonce_ttl: Duration::from_secs(c.registrar.nonce_ttl_secs),
-        // MD5 first: SIPp and many desk phones answer only the first challenge and know only MD5;
-        // SHA-256 is still offered (RFC 8760) for clients that pick it.
-        digest_algorithms: vec![
-            hotline_registrar::Algorithm::Md5,
-            hotline_registrar::Algorithm::Sha256,
-        ],
+        digest_algorithms: c
+            .sip
+            .digest_algorithms
+            .iter()
+            .map(|a| match a {
+                hotline_config::DigestAlgorithm::Md5 => hotline_registrar::Algorithm::Md5,
+                hotline_config::DigestAlgorithm::Sha256 => hotline_registrar::Algorithm::Sha256,
+            })
+            .collect(),
+        aliases: c.sip.aliases.clone(),
         credentials,
         agents: c
             .agents

@@ -30,6 +30,8 @@ pub struct SipConfig {
     pub tcp: Vec<SocketAddr>,
     /// The name peers use for us (Request-URI host, digest realm's host).
     pub domain: String,
+    /// Further domains served here (requests for others are refused as foreign).
+    pub aliases: Vec<String>,
     pub realm: String,
     pub user_agent: String,
     pub trusted: TrustedNetworks,

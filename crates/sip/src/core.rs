@@ -17,6 +17,13 @@ use tracing::debug;
 /// for loop detection.
 pub(crate) const BRANCH_PREFIX: &str = "z9hG4bK-hl-";
 
+/// Why a next hop could not be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NextHopError {
+    BadUri,
+    Unresolvable,
+}
+
 /// A place to send a forked request: the contact URI (the new Request-URI) and where to send it
 /// (the address the registration came from, which is right behind NAT).
 #[derive(Debug, Clone)]
@@ -94,7 +101,13 @@ impl Core {
             })
         };
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.eq_ignore_ascii_case(&self.cfg.domain) {
+        if host.eq_ignore_ascii_case(&self.cfg.domain)
+            || self
+                .cfg
+                .aliases
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(host))
+        {
             return port_ok(port);
         }
         self.cfg.udp.iter().chain(self.cfg.tcp.iter()).any(|a| {
@@ -215,8 +228,10 @@ impl Core {
     }
 
     /// Where to send a request whose next hop is `next` (a Route URI or the Request-URI): to a
-    /// registered phone's NAT source when it is one of our bindings, else to the URI's host.
-    pub fn destination_for(&self, next: &str, ruri: &str) -> Option<SipAddr> {
+    /// registered phone's NAT source when it is one of our bindings, else to the URI's host,
+    /// resolved here with a bound so an unresolvable name is answered at once instead of holding a
+    /// transaction until Timer B.
+    pub async fn destination_for(&self, next: &str, ruri: &str) -> Result<SipAddr, NextHopError> {
         if let Some(user) = msg::uri_user(&format!("<{ruri}>")) {
             if next == ruri {
                 if let Some(t) = self
@@ -224,12 +239,29 @@ impl Core {
                     .into_iter()
                     .find(|t| t.uri == ruri)
                 {
-                    return Some(t.dest);
+                    return Ok(t.dest);
                 }
             }
         }
-        let uri = rsipstack::sip::Uri::try_from(next).ok()?;
-        SipAddr::try_from(&uri).ok()
+        let uri = rsipstack::sip::Uri::try_from(next).map_err(|_| NextHopError::BadUri)?;
+        let mut addr = SipAddr::try_from(&uri).map_err(|_| NextHopError::BadUri)?;
+        if let rsipstack::sip::Host::Domain(name) = &addr.addr.host {
+            let port = addr
+                .addr
+                .port
+                .as_ref()
+                .map(|p| u16::from(*p))
+                .unwrap_or(5060);
+            let lookup = tokio::net::lookup_host((name.to_string(), port));
+            let resolved = tokio::time::timeout(std::time::Duration::from_secs(2), lookup)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|mut it| it.next())
+                .ok_or(NextHopError::Unresolvable)?;
+            addr.addr = resolved.into();
+        }
+        Ok(addr)
     }
 
     /// Send without a transaction (ACK for 2xx, §16.7 ACK forwarding).

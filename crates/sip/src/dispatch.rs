@@ -106,7 +106,7 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
             let mut resp =
                 core.endpoint
                     .make_response(&tx.original, StatusCode::from(status), None);
-            resp.wire_reason = Some(reason.to_string());
+            resp.headers.push(msg::warning(&core.cfg.domain, reason));
             if tx.original.method != Method::Ack {
                 ensure_to_tag(&mut resp);
                 tx.respond(resp).await.ok();

@@ -58,6 +58,15 @@ impl StackUdpSocket for GuardedUdp {
                             continue;
                         }
                     }
+                    // Requests a liberal stack would drop (folded or missing From tag) are
+                    // normalised; the common case borrows and copies once, into `buf`.
+                    let bytes = match head.kind {
+                        Kind::Request { .. } => match hotline_wire::compat_rewrite(&bytes) {
+                            std::borrow::Cow::Borrowed(_) => bytes,
+                            std::borrow::Cow::Owned(v) => std::borrow::Cow::Owned(v),
+                        },
+                        Kind::Response { .. } => bytes,
+                    };
                     if bytes.len() > buf.len() {
                         self.log
                             .refused(from, "datagram larger than the stack's buffer");

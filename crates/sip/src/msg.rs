@@ -122,6 +122,13 @@ pub fn inner_uri(value: &str) -> &str {
     }
 }
 
+/// A Warning header (RFC 3261 §20.43, code 399 "miscellaneous") that says why a request was
+/// refused: rsipstack always writes the standard reason phrase, so the detail travels here.
+pub fn warning(agent: &str, text: &str) -> Header {
+    let text = text.replace(['"', '\\', '\r', '\n'], " ");
+    Header::Warning(format!("399 {agent} \"{text}\"").into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The stateful proxy (RFC 3261 §16): forking an initial request to a user's registered contacts,
 //! and loose-routing in-dialog requests of the calls it Record-Routed.
 
-use crate::core::{Core, Target};
+use crate::core::{Core, NextHopError, Target};
 use crate::msg;
 use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{ForkAction, ForkState, LoopInputs};
@@ -470,10 +470,20 @@ pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
         .map(|r| msg::inner_uri(r).to_string())
         .unwrap_or_else(|| req.uri.to_string());
     let uri = req.uri.to_string();
-    let dest = core.destination_for(&next, &uri);
-    let Some(dest) = dest else {
-        s.reply(StatusCode::NotFound).await.ok();
-        return;
+    let dest = match core.destination_for(&next, &uri).await {
+        Ok(d) => d,
+        Err(NextHopError::BadUri) => {
+            s.reply(StatusCode::BadRequest).await.ok();
+            return;
+        }
+        Err(NextHopError::Unresolvable) => {
+            // What Kamailio and OpenSIPS answer: the next hop's name does not resolve.
+            let status = StatusCode::try_from((478u16, "Unresolvable Destination"))
+                .unwrap_or(StatusCode::from(478));
+            let resp = core.endpoint.make_response(&s.original, status, None);
+            s.respond(resp).await.ok();
+            return;
+        }
     };
     let Some(fwd) = forward_copy(&core, &req, &uri, false) else {
         s.reply(StatusCode::BadRequest).await.ok();

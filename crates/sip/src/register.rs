@@ -23,7 +23,8 @@ async fn reply(tx: &mut Transaction, status: u16, reason: Option<&str>, headers:
         .make_response(&tx.original, StatusCode::from(status), None);
     resp.headers.extend(headers);
     if let Some(r) = reason {
-        resp.wire_reason = Some(r.to_string());
+        resp.headers
+            .push(msg::warning(&tx.endpoint_inner.user_agent, r));
     }
     add_to_tag(&mut resp);
     tx.respond(resp).await.ok();

@@ -23,6 +23,7 @@
 //! stack. Headers the checks do not name pass through unread.
 
 mod address;
+mod compat;
 mod lex;
 mod limits;
 mod message;
@@ -34,6 +35,7 @@ mod uri;
 mod verdict;
 mod via;
 
+pub use compat::compat_rewrite;
 pub use limits::Limits;
 pub use response::stateless_response;
 pub use screen::{SUPPORTED_METHODS, screen_datagram, status_for};
