@@ -366,3 +366,59 @@ pub fn register_agent(
     }
     Ok(())
 }
+
+/// Send one raw SIP request over UDP from a fresh socket and collect every response that arrives
+/// within `wait` (the first line of each, then the full text).
+pub fn udp_exchange(
+    server: SocketAddr,
+    build: impl FnOnce(SocketAddr) -> Vec<u8>,
+    wait: Duration,
+) -> Result<Vec<String>> {
+    let sock = UdpSocket::bind("127.0.0.1:0")?;
+    let local = sock.local_addr()?;
+    sock.send_to(&build(local), server)?;
+    let mut out = Vec::new();
+    let deadline = Instant::now() + wait;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        sock.set_read_timeout(Some(left))?;
+        match sock.recv_from(&mut buf) {
+            Ok((n, _)) => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+/// An OPTIONS ping to the server: the status line of its answer, if any within 2 s.
+pub fn options_ping(server: SocketAddr) -> Result<Option<String>> {
+    let n: u32 = std::process::id() ^ (Instant::now().elapsed().subsec_nanos());
+    let replies = udp_exchange(
+        server,
+        |local| {
+            format!(
+                "OPTIONS sip:{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-ping-{n:x}\r\n\
+                 From: <sip:ping@{local}>;tag=p{n:x}\r\nTo: <sip:{server}>\r\nCall-ID: ping-{n:x}@test\r\n\
+                 CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            .into_bytes()
+        },
+        Duration::from_secs(2),
+    )?;
+    Ok(replies
+        .first()
+        .map(|r| r.lines().next().unwrap_or("").to_string()))
+}
+
+/// The status code of a response's first line.
+pub fn status_of(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}

@@ -15,7 +15,10 @@ pub enum ForkAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Branch {
-    Pending,
+    /// Sent, nothing heard yet.
+    Calling,
+    /// A provisional response came: the branch is alive and can be CANCELled.
+    Proceeding,
     Cancelling,
     Done(u16),
 }
@@ -31,7 +34,7 @@ pub struct ForkState {
 impl ForkState {
     pub fn new(branches: usize) -> Self {
         Self {
-            branches: vec![Branch::Pending; branches],
+            branches: vec![Branch::Calling; branches],
             answered: None,
             finished: branches == 0,
         }
@@ -49,7 +52,13 @@ impl ForkState {
 
     /// A provisional response: forwarded unless it is a 100 (hop-by-hop) or the fork is decided.
     pub fn on_provisional(&mut self, branch: usize, status: u16) -> Vec<ForkAction> {
-        if status == 100 || self.finished || branch >= self.branches.len() {
+        let Some(slot) = self.branches.get_mut(branch) else {
+            return vec![];
+        };
+        if *slot == Branch::Calling {
+            *slot = Branch::Proceeding;
+        }
+        if status == 100 || self.finished {
             return vec![];
         }
         vec![ForkAction::Forward { branch }]
@@ -112,13 +121,24 @@ impl ForkState {
         self.cancel_pending()
     }
 
+    /// Cancel every live branch. A branch that has not answered at all may not be CANCELled
+    /// (§9.1: wait for a provisional first) and may be dead (a phone gone without unregistering):
+    /// it counts as ended with 487 at once, so a caller's CANCEL is answered without waiting out
+    /// Timer B on it.
     fn cancel_pending(&mut self) -> Vec<ForkAction> {
         let mut out = Vec::new();
         for (i, b) in self.branches.iter_mut().enumerate() {
-            if *b == Branch::Pending {
-                *b = Branch::Cancelling;
-                out.push(ForkAction::Cancel { branch: i });
+            match *b {
+                Branch::Proceeding => {
+                    *b = Branch::Cancelling;
+                    out.push(ForkAction::Cancel { branch: i });
+                }
+                Branch::Calling => *b = Branch::Done(487),
+                _ => {}
             }
+        }
+        if !self.finished {
+            out.extend(self.finish_if_all_done());
         }
         out
     }
@@ -184,10 +204,10 @@ mod tests {
         let a = f.on_final(1, 200);
         assert_eq!(
             a,
+            // Branch 2 never answered: it is not CANCELled (§9.1), just given up.
             vec![
                 ForkAction::Forward { branch: 1 },
-                ForkAction::Cancel { branch: 0 },
-                ForkAction::Cancel { branch: 2 }
+                ForkAction::Cancel { branch: 0 }
             ]
         );
         assert_eq!(f.winner(), Some(1));
@@ -217,6 +237,7 @@ mod tests {
     #[test]
     fn six_hundred_ends_the_search() {
         let mut f = ForkState::new(2);
+        f.on_provisional(0, 180);
         let a = f.on_final(1, 603);
         assert_eq!(
             a,
@@ -234,6 +255,8 @@ mod tests {
     #[test]
     fn caller_cancel_cancels_pending_then_completes_with_487() {
         let mut f = ForkState::new(2);
+        f.on_provisional(0, 180);
+        f.on_provisional(1, 100);
         assert_eq!(
             f.cancel_all(),
             vec![
@@ -245,6 +268,31 @@ mod tests {
         assert_eq!(f.on_final(0, 487), vec![]);
         assert_eq!(
             f.on_final(1, 487),
+            vec![ForkAction::Final {
+                status: 487,
+                branch: Some(0)
+            }]
+        );
+    }
+
+    #[test]
+    fn silent_branches_are_not_cancelled_and_do_not_hold_the_caller() {
+        let mut f = ForkState::new(3);
+        f.on_provisional(1, 180);
+        // Branches 0 and 2 never answered (a dead registration): no CANCEL for them (§9.1).
+        assert_eq!(f.cancel_all(), vec![ForkAction::Cancel { branch: 1 }]);
+        assert_eq!(
+            f.on_final(1, 487),
+            vec![ForkAction::Final {
+                status: 487,
+                branch: Some(0)
+            }]
+        );
+        // Their Timer B expiring later changes nothing.
+        assert_eq!(f.on_timeout(0), vec![]);
+        let mut all_silent = ForkState::new(2);
+        assert_eq!(
+            all_silent.cancel_all(),
             vec![ForkAction::Final {
                 status: 487,
                 branch: Some(0)

@@ -184,22 +184,19 @@ pub(crate) async fn hotline_entry(
 
     let record_id = record.id().to_string();
     let mut fork = ForkState::new(legs.len());
+    let mut done = vec![false; legs.len()];
     let mut winner: Option<usize> = None;
     let mut rang = false;
     let mut timed_out = false;
     let mut outcome: Option<(EndReason, u16)> = None;
     while let Some(ev) = ev_rx.recv().await {
-        match ev {
+        let actions = match ev {
             Ev::Caller(DialogState::Terminated(_, reason)) => {
                 if let Some(w) = winner {
                     legs[w].dialog.hangup().await.ok();
                     outcome.get_or_insert((EndReason::CallerHangup, 200));
                 } else {
-                    for a in fork.cancel_all() {
-                        if let ForkAction::Cancel { branch } = a {
-                            legs[branch].dialog.hangup().await.ok();
-                        }
-                    }
+                    hang_up_open(&legs, &done, None).await;
                     let code = if matches!(reason, TerminatedReason::UacCancel) {
                         487
                     } else {
@@ -209,7 +206,7 @@ pub(crate) async fn hotline_entry(
                 }
                 break;
             }
-            Ev::Caller(_) => {}
+            Ev::Caller(_) => vec![],
             Ev::Leg(i, DialogState::Early(_, resp)) => {
                 let code = msg::response_code(&resp);
                 if code >= 180 && !rang && winner.is_none() {
@@ -218,6 +215,7 @@ pub(crate) async fn hotline_entry(
                     caller.ringing(None, None).ok();
                 }
                 debug!(leg = i, code, "leg early");
+                fork.on_provisional(i, code)
             }
             Ev::Leg(i, DialogState::Terminated(_, reason)) if Some(i) == winner => {
                 if matches!(reason, TerminatedReason::UasBye) {
@@ -225,62 +223,46 @@ pub(crate) async fn hotline_entry(
                     outcome.get_or_insert((EndReason::CalleeHangup, 200));
                     break;
                 }
+                vec![]
             }
-            Ev::Leg(..) => {}
+            Ev::Leg(..) => vec![],
             Ev::LegDone(i, resp) => {
+                done[i] = true;
                 let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
-                for a in fork.on_final(i, code) {
-                    match a {
-                        ForkAction::Forward { branch } if winner.is_none() => {
-                            winner = Some(branch);
-                            record.answered(Some(legs[branch].agent.clone()), chrono::Utc::now());
-                            let body = resp
-                                .as_ref()
-                                .map(|r| r.body.clone())
-                                .filter(|b| !b.is_empty());
-                            let ct = resp
-                                .as_ref()
-                                .and_then(|r| msg::header_value(r.headers.iter(), "Content-Type"))
-                                .map(|v| vec![Header::ContentType(v.to_string().into())]);
-                            if let Err(e) = caller.accept(ct, body) {
-                                warn!(error = %e, "caller went away before the answer");
-                                legs[branch].dialog.hangup().await.ok();
-                                outcome = Some((EndReason::Failed, 500));
-                            }
-                            info!(record = %record_id, agent = %legs[branch].agent, "bridged");
-                        }
-                        ForkAction::Forward { branch } => {
-                            // A second agent answered after the winner: release it at once.
-                            legs[branch].dialog.hangup().await.ok();
-                        }
-                        ForkAction::Cancel { branch } => {
-                            legs[branch].dialog.hangup().await.ok();
-                        }
-                        ForkAction::Final { status, .. } => {
-                            let status = if timed_out { 480 } else { status };
-                            caller.reject(Some(StatusCode::from(status)), None).ok();
-                            let reason = if timed_out {
-                                EndReason::NoAnswer
-                            } else {
-                                EndReason::Unavailable
-                            };
-                            outcome = Some((reason, status));
-                        }
+                let actions = fork.on_final(i, code);
+                if (200..300).contains(&code) && winner.is_none() {
+                    winner = Some(i);
+                    record.answered(Some(legs[i].agent.clone()), chrono::Utc::now());
+                    let body = resp
+                        .as_ref()
+                        .map(|r| r.body.clone())
+                        .filter(|b| !b.is_empty());
+                    let ct = resp
+                        .as_ref()
+                        .and_then(|r| msg::header_value(r.headers.iter(), "Content-Type"))
+                        .map(|v| vec![Header::ContentType(v.to_string().into())]);
+                    if let Err(e) = caller.accept(ct, body) {
+                        warn!(error = %e, "caller went away before the answer");
+                        legs[i].dialog.hangup().await.ok();
+                        outcome = Some((EndReason::Failed, 500));
+                        break;
                     }
+                    info!(record = %record_id, agent = %legs[i].agent, "bridged");
+                    // First answer wins: every other leg is released, ringing or silent.
+                    hang_up_open(&legs, &done, Some(i)).await;
+                } else if (200..300).contains(&code) {
+                    // A second agent answered after the winner: release it at once.
+                    legs[i].dialog.hangup().await.ok();
                 }
-                if outcome.is_some() {
-                    break;
-                }
+                actions
             }
             Ev::RingTimeout => {
-                if winner.is_none() {
-                    timed_out = true;
-                    for a in fork.cancel_all() {
-                        if let ForkAction::Cancel { branch } = a {
-                            legs[branch].dialog.hangup().await.ok();
-                        }
-                    }
+                if winner.is_some() {
+                    continue;
                 }
+                timed_out = true;
+                hang_up_open(&legs, &done, None).await;
+                fork.cancel_all()
             }
             Ev::Shutdown => {
                 if let Some(w) = winner {
@@ -288,9 +270,7 @@ pub(crate) async fn hotline_entry(
                     caller.bye().await.ok();
                     outcome = Some((EndReason::Shutdown, 200));
                 } else {
-                    for l in &legs {
-                        l.dialog.hangup().await.ok();
-                    }
+                    hang_up_open(&legs, &done, None).await;
                     caller
                         .reject(Some(StatusCode::ServiceUnavailable), None)
                         .ok();
@@ -298,6 +278,22 @@ pub(crate) async fn hotline_entry(
                 }
                 break;
             }
+        };
+        for a in actions {
+            if let ForkAction::Final { status, .. } = a {
+                // Every agent leg failed (or the ring timer gave up on them).
+                let status = if timed_out { 480 } else { status };
+                caller.reject(Some(StatusCode::from(status)), None).ok();
+                let reason = if timed_out {
+                    EndReason::NoAnswer
+                } else {
+                    EndReason::Unavailable
+                };
+                outcome = Some((reason, status));
+            }
+        }
+        if outcome.is_some() {
+            break;
         }
     }
     let (reason, code) = outcome.unwrap_or((EndReason::Failed, 500));
@@ -309,5 +305,14 @@ pub(crate) async fn hotline_entry(
     dialogs.remove_dialog(&caller_id);
     for l in &legs {
         dialogs.remove_dialog(&l.dialog.id());
+    }
+}
+
+/// Release every agent leg still open except `keep`: CANCEL while ringing, BYE if it answered.
+async fn hang_up_open(legs: &[Leg], done: &[bool], keep: Option<usize>) {
+    for (i, l) in legs.iter().enumerate() {
+        if !done[i] && Some(i) != keep {
+            l.dialog.hangup().await.ok();
+        }
     }
 }

@@ -61,7 +61,7 @@ pub struct SipServer {
 
 impl SipServer {
     /// Bind the configured transports and start serving.
-    pub async fn start(cfg: SipConfig, records: RecordSink) -> Result<Self, SipError> {
+    pub async fn start(mut cfg: SipConfig, records: RecordSink) -> Result<Self, SipError> {
         let cancel = CancellationToken::new();
         let overload = Arc::new(Overload::new(cfg.max_inflight));
         let transport = TransportLayer::new(cancel.child_token());
@@ -110,6 +110,10 @@ impl SipServer {
             tcp_addrs.push(local);
         }
 
+        // From here on the addresses are the bound ones (a configured port 0 becomes the real
+        // port), so "is this request for us" compares with what peers actually reach.
+        cfg.udp = udp_addrs.clone();
+        cfg.tcp = tcp_addrs.clone();
         let mut opt = EndpointOption::default();
         // Call-IDs we generate for B2BUA legs end with our host, as RFC 3261 §8.1.1.4 suggests.
         opt.callid_suffix = Some(cfg.domain.clone());

@@ -226,10 +226,12 @@ pub(crate) async fn fork(
     let mut final_sent = false;
     let mut upstream_alive = true;
     let mut timed_out = false;
+    let mut caller_cancelled = false;
     while let Some(ev) = ev_rx.recv().await {
         debug!(event = ev.name(), "fork event");
         let actions = match ev {
             Event::Upstream(SipMessage::Request(r)) if r.method == Method::Cancel => {
+                caller_cancelled = true;
                 fork.cancel_all()
             }
             Event::Upstream(SipMessage::Request(r)) if r.method == Method::Ack => {
@@ -249,7 +251,7 @@ pub(crate) async fn fork(
                 vec![]
             }
             Event::RingTimeout => {
-                timed_out = !fork.is_finished();
+                timed_out = !fork.is_finished() && !caller_cancelled;
                 fork.cancel_all()
             }
             Event::Branch(i, resp) => {
