@@ -378,7 +378,7 @@ pub fn udp_exchange(
     let local = sock.local_addr()?;
     sock.send_to(&build(local), server)?;
     let mut out = Vec::new();
-    let deadline = Instant::now() + wait;
+    let mut deadline = Instant::now() + wait;
     let mut buf = vec![0u8; 65_536];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -387,7 +387,14 @@ pub fn udp_exchange(
         }
         sock.set_read_timeout(Some(left))?;
         match sock.recv_from(&mut buf) {
-            Ok((n, _)) => out.push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Ok((n, _)) => {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                // After a final response only a stray duplicate could follow: stop soon.
+                if status_of(&text) >= 200 {
+                    deadline = deadline.min(Instant::now() + Duration::from_millis(50));
+                }
+                out.push(text);
+            }
             Err(_) => break,
         }
     }
