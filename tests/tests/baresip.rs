@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use hotline_cdr::EndReason;
-use hotline_tests::{free_udp_port, scenario, sipp_run, which, Hotline};
+use hotline_tests::{Hotline, free_udp_port, scenario, sipp_run, which};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,11 +27,21 @@ fn baresip_registers_answers_and_is_hung_up() -> Result<()> {
     )?;
     std::fs::write(
         dir.join("accounts"),
-        format!("<sip:1001@{};transport=udp>;auth_pass=demo1001;answermode=auto;regint=60\n", hl.sip_udp),
+        format!(
+            "<sip:1001@{};transport=udp>;auth_pass=demo1001;answermode=auto;regint=60\n",
+            hl.sip_udp
+        ),
     )?;
     let log = std::fs::File::create(dir.join("baresip.log"))?;
     let mut phone = Command::new("baresip")
-        .args(["-f", dir.to_str().unwrap_or("."), "-n", "127.0.0.1", "-t", "15"])
+        .args([
+            "-f",
+            dir.to_str().unwrap_or("."),
+            "-n",
+            "127.0.0.1",
+            "-t",
+            "15",
+        ])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -41,7 +51,11 @@ fn baresip_registers_answers_and_is_hung_up() -> Result<()> {
     while !phone_log().contains("200 OK") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(phone_log().contains("200 OK"), "baresip did not register:\n{}", phone_log());
+    assert!(
+        phone_log().contains("200 OK"),
+        "baresip did not register:\n{}",
+        phone_log()
+    );
 
     let args: Vec<String> = [
         "-sf",
@@ -70,7 +84,10 @@ fn baresip_registers_answers_and_is_hung_up() -> Result<()> {
     phone.wait().ok();
     let log = phone_log();
     assert!(log.contains("Call established"), "{log}");
-    assert!(log.contains("terminated"), "the hotline's BYE must end the phone's call:\n{log}");
+    assert!(
+        log.contains("terminated"),
+        "the hotline's BYE must end the phone's call:\n{log}"
+    );
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0].agent.as_deref(), Some("1001"));
     assert_eq!(recs[0].end_reason, EndReason::CallerHangup);

@@ -2,17 +2,26 @@
 //! spools their records to disk; when the database appears, the spool is replayed into it, once.
 
 use anyhow::{Context, Result};
-use hotline_tests::{status_of, udp_exchange, Hotline};
+use hotline_tests::{Hotline, status_of, udp_exchange};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn pg_admin_url() -> String {
-    std::env::var("HOTLINE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HOTLINE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn psql(sql: &str) -> Result<String> {
-    let out = Command::new("psql").arg(pg_admin_url()).args(["-Atc", sql]).output().context("psql")?;
-    anyhow::ensure!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("psql")
+        .arg(pg_admin_url())
+        .args(["-Atc", sql])
+        .output()
+        .context("psql")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
@@ -24,7 +33,10 @@ fn records_are_spooled_while_postgres_is_away_and_replayed_when_it_returns() -> 
     let db = format!("hotline_outage_{}", std::process::id());
     psql(&format!("drop database if exists {db}"))?;
     let base = pg_admin_url();
-    let url = format!("{}/{db}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
+    let url = format!(
+        "{}/{db}",
+        base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base)
+    );
     let dir = tempfile::tempdir()?;
     let spool = dir.path().join("spool").join(hotline_store::SPOOL_FILE);
     let hl = Hotline::start_in(dir, url.clone(), "", &[])?;
@@ -43,28 +55,52 @@ fn records_are_spooled_while_postgres_is_away_and_replayed_when_it_returns() -> 
             },
             Duration::from_secs(2),
         )?;
-        assert!(replies.iter().any(|r| status_of(r) == 480), "call {i} must be answered while the database is away: {replies:?}");
+        assert!(
+            replies.iter().any(|r| status_of(r) == 480),
+            "call {i} must be answered while the database is away: {replies:?}"
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     let spooled = loop {
-        let n = std::fs::read_to_string(&spool).map(|t| t.lines().count()).unwrap_or(0);
+        let n = std::fs::read_to_string(&spool)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if n >= 3 || Instant::now() > deadline {
             break n;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(spooled, 3, "records must be on disk while the database is away:\n{}", hl.log());
+    assert_eq!(
+        spooled,
+        3,
+        "records must be on disk while the database is away:\n{}",
+        hl.log()
+    );
 
     psql(&format!("create database {db}"))?;
     // The writer retries with backoff (1 s doubling to 30 s): within a minute all three are in.
     let recs = hl.wait_records(3, Duration::from_secs(60))?;
     let callers: Vec<String> = recs.iter().map(|r| r.caller.clone()).collect();
-    assert_eq!(callers, vec!["13900000000", "13900000001", "13900000002"], "{}", hl.log());
+    assert_eq!(
+        callers,
+        vec!["13900000000", "13900000001", "13900000002"],
+        "{}",
+        hl.log()
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(&spool).map(|t| !t.trim().is_empty()).unwrap_or(false) && Instant::now() < deadline {
+    while std::fs::read_to_string(&spool)
+        .map(|t| !t.trim().is_empty())
+        .unwrap_or(false)
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(std::fs::read_to_string(&spool).map(|t| t.trim().is_empty()).unwrap_or(true), "spool not emptied");
+    assert!(
+        std::fs::read_to_string(&spool)
+            .map(|t| t.trim().is_empty())
+            .unwrap_or(true),
+        "spool not emptied"
+    );
     drop(hl);
     psql(&format!("drop database if exists {db} with (force)"))?;
     Ok(())
