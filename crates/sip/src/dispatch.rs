@@ -108,7 +108,7 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
                     .make_response(&tx.original, StatusCode::from(status), None);
             resp.headers.push(msg::warning(&core.cfg.domain, reason));
             if tx.original.method != Method::Ack {
-                ensure_to_tag(&mut resp);
+                msg::ensure_to_tag(&mut resp);
                 tx.respond(resp).await.ok();
             }
         }
@@ -231,16 +231,5 @@ fn pop_first_route(req: &mut rsipstack::sip::Request) {
     if !kept.is_empty() {
         req.headers
             .push_front(Header::Route(kept.join(", ").into()));
-    }
-}
-
-fn ensure_to_tag(resp: &mut rsipstack::sip::Response) {
-    for h in resp.headers.iter_mut() {
-        if let Header::To(to) = h {
-            if msg::tag_of(to.value()).is_none() {
-                let v = format!("{};tag={}", to.value(), rsipstack::transaction::make_tag());
-                *to = v.into();
-            }
-        }
     }
 }

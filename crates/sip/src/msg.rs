@@ -122,6 +122,18 @@ pub fn inner_uri(value: &str) -> &str {
     }
 }
 
+/// Give a locally generated final response a To tag when the request had none (§8.2.6.2).
+pub fn ensure_to_tag(resp: &mut Response) {
+    for h in resp.headers.iter_mut() {
+        if let Header::To(to) = h
+            && tag_of(to.value()).is_none()
+        {
+            let v = format!("{};tag={}", to.value(), rsipstack::transaction::make_tag());
+            *to = v.into();
+        }
+    }
+}
+
 /// A Warning header (RFC 3261 §20.43, code 399 "miscellaneous") that says why a request was
 /// refused: rsipstack always writes the standard reason phrase, so the detail travels here.
 pub fn warning(agent: &str, text: &str) -> Header {

@@ -26,19 +26,8 @@ async fn reply(tx: &mut Transaction, status: u16, reason: Option<&str>, headers:
         resp.headers
             .push(msg::warning(&tx.endpoint_inner.user_agent, r));
     }
-    add_to_tag(&mut resp);
+    msg::ensure_to_tag(&mut resp);
     tx.respond(resp).await.ok();
-}
-
-fn add_to_tag(resp: &mut rsipstack::sip::Response) {
-    for h in resp.headers.iter_mut() {
-        if let Header::To(to) = h {
-            if msg::tag_of(to.value()).is_none() {
-                let v = format!("{};tag={}", to.value(), rsipstack::transaction::make_tag());
-                *to = v.into();
-            }
-        }
-    }
 }
 
 fn challenge(core: &Core, proxy: bool, stale: bool) -> Vec<Header> {
