@@ -16,7 +16,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # PostgreSQL for the store's conformance suite (SQLite needs nothing).
-export HOTLINE_TEST_PG_URL="${HOTLINE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export TEST_PG_URL="${TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 	echo "test.sh: starting PostgreSQL"
 	ver=$(ls /etc/postgresql | sort -V | tail -1)
@@ -24,8 +24,8 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
 	for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 # Trust auth on loopback is how this kind of machine ships; a fresh cluster may ask for a password.
-if ! psql "$HOTLINE_TEST_PG_URL" -Atc 'select 1' >/dev/null 2>&1; then
-	echo "test.sh: cannot log in to $HOTLINE_TEST_PG_URL; allowing local trust auth"
+if ! psql "$TEST_PG_URL" -Atc 'select 1' >/dev/null 2>&1; then
+	echo "test.sh: cannot log in to $TEST_PG_URL; allowing local trust auth"
 	hba=$(su postgres -c "psql -Atc 'show hba_file'")
 	sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
 	su postgres -c "psql -Atc 'select pg_reload_conf()'" >/dev/null

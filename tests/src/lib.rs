@@ -92,6 +92,11 @@ impl Hotline {
         std::fs::write(&cfg_path, config)?;
         let log = std::fs::File::create(dir.path().join("hotline.log"))?;
         let mut cmd = Command::new(hotline_bin()?);
+        // Only the test's own overrides reach the server: a stray HOTLINE_* in the environment
+        // would be an unknown config key.
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HOTLINE_")) {
+            cmd.env_remove(k);
+        }
         cmd.arg("run")
             .arg("--config")
             .arg(&cfg_path)

@@ -54,7 +54,7 @@ struct PgDatabase {
 }
 
 pub fn pg_admin_url() -> String {
-    std::env::var("HOTLINE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
 }
 
 /// `base` with its database name replaced.
@@ -79,7 +79,7 @@ pub async fn admin_connection() -> sqlx::AnyConnection {
         Err(e) => panic!(
             "PostgreSQL at {url} is unreachable ({e}). The PostgreSQL half of the conformance \
              suite needs a running server: start it (the CI script does) or point \
-             HOTLINE_TEST_PG_URL at one."
+             TEST_PG_URL at one."
         ),
     }
 }
