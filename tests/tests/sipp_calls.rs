@@ -338,3 +338,37 @@ fn sigterm_hangs_up_calls_in_progress_and_flushes_their_records() -> Result<()> 
     assert!(recs[0].answered_at.is_some());
     Ok(())
 }
+
+#[test]
+fn caller_over_tcp_reaches_an_agent_over_udp() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let uas = agent(&hl, &dir, "1001", "demo1001", "agent_uas.xml", 1, &["-d", "100"])?;
+    let args = vec![
+        s("-sf"),
+        scenario("caller.xml").display().to_string(),
+        hl.sip_tcp.to_string(),
+        s("-t"),
+        s("t1"),
+        s("-s"),
+        s("12345"),
+        s("-d"),
+        s("300"),
+        s("-i"),
+        s("127.0.0.1"),
+        s("-p"),
+        free_udp_port().to_string(),
+        s("-m"),
+        s("1"),
+        s("-timeout"),
+        s("30"),
+    ];
+    let (code, out) = sipp_run(&dir, "caller-tcp", &args, Duration::from_secs(40))?;
+    assert_eq!(code, 0, "caller over TCP:\n{out}");
+    let (code, out) = uas.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "agent:\n{out}");
+    let recs = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].end_reason, EndReason::CallerHangup);
+    Ok(())
+}
