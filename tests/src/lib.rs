@@ -340,31 +340,13 @@ pub fn register_agent(
     port: u16,
 ) -> Result<()> {
     let name = format!("register-{user}");
-    let args = vec![
-        "-sf".into(),
-        scenario("register_auth.xml").display().to_string(),
-        server.to_string(),
-        "-i".into(),
-        "127.0.0.1".into(),
-        "-p".into(),
-        free_udp_port().to_string(),
-        "-m".into(),
-        "1".into(),
-        "-au".into(),
-        user.into(),
-        "-ap".into(),
-        password.into(),
-        "-s".into(),
-        user.into(),
-        "-set".into(),
-        "contact_host".into(),
-        "127.0.0.1".into(),
-        "-set".into(),
-        "contact_port".into(),
-        port.to_string(),
-        "-timeout".into(),
-        "10".into(),
-    ];
+    let args = SippArgs::new("register_auth.xml")
+        .to(server)
+        .arg("-s", user)
+        .arg("-ap", password)
+        .args(&["-set", "contact_host", "127.0.0.1", "-set", "contact_port"])
+        .args(&[&port.to_string()])
+        .build(1);
     let (code, out) = sipp_run(dir, &name, &args, Duration::from_secs(15))?;
     if code != 0 {
         bail!("REGISTER of {user} failed (sipp exit {code}):\n{out}");
@@ -433,4 +415,51 @@ pub fn status_of(response: &str) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
+}
+
+/// SIPp command lines for the tests: a scenario, on 127.0.0.1 with a free local port, one call, a
+/// 30 s bound, plus what the test adds.
+#[derive(Debug, Clone)]
+pub struct SippArgs(Vec<String>);
+
+impl SippArgs {
+    pub fn new(scenario_file: &str) -> Self {
+        let mut v = vec![
+            "-sf".to_string(),
+            scenario(scenario_file).display().to_string(),
+        ];
+        v.extend(["-i", "127.0.0.1", "-p"].map(String::from));
+        v.push(free_udp_port().to_string());
+        Self(v)
+    }
+
+    /// The remote side (a UAC's target).
+    pub fn to(mut self, target: SocketAddr) -> Self {
+        self.0.push(target.to_string());
+        self
+    }
+
+    /// Listen on this port instead of a free one (a UAS at a registered contact).
+    pub fn port(mut self, port: u16) -> Self {
+        if let Some(i) = self.0.iter().position(|a| a == "-p") {
+            self.0[i + 1] = port.to_string();
+        }
+        self
+    }
+
+    pub fn arg(mut self, flag: &str, value: impl ToString) -> Self {
+        self.0.push(flag.to_string());
+        self.0.push(value.to_string());
+        self
+    }
+
+    pub fn args(mut self, extra: &[&str]) -> Self {
+        self.0.extend(extra.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// `-m calls -timeout 30` appended.
+    pub fn build(self, calls: u32) -> Vec<String> {
+        self.arg("-m", calls).arg("-timeout", 30).0
+    }
 }

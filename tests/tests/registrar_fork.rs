@@ -5,13 +5,9 @@
 use anyhow::Result;
 use hotline_registrar::{Algorithm, QopAuth, response};
 use hotline_tests::{
-    Hotline, free_udp_port, register_agent, scenario, sipp_run, sipp_spawn, status_of, udp_exchange,
+    Hotline, SippArgs, free_udp_port, register_agent, sipp_run, sipp_spawn, status_of, udp_exchange,
 };
 use std::time::Duration;
-
-fn s(v: &str) -> String {
-    v.to_string()
-}
 
 fn uas(
     dir: &std::path::Path,
@@ -20,17 +16,11 @@ fn uas(
     port: u16,
     extra: &[&str],
 ) -> Result<hotline_tests::Sipp> {
-    let mut args = vec![
-        s("-sf"),
-        scenario(scen).display().to_string(),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        port.to_string(),
-    ];
-    args.extend([s("-m"), s("1"), s("-timeout"), s("30")]);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let p = sipp_spawn(dir, name, &args)?;
+    let p = sipp_spawn(
+        dir,
+        name,
+        &SippArgs::new(scen).port(port).args(extra).build(1),
+    )?;
     std::thread::sleep(Duration::from_millis(300));
     Ok(p)
 }
@@ -44,23 +34,11 @@ fn fork_to_two_phones_first_answer_wins_the_other_is_cancelled() -> Result<()> {
     let ringing = uas(&dir, "soft", "agent_uas_noanswer.xml", soft, &[])?;
     register_agent(&dir, hl.sip_udp, "1002", "demo1002", desk)?;
     register_agent(&dir, hl.sip_udp, "1002", "demo1002", soft)?;
-    let args = vec![
-        s("-sf"),
-        scenario("caller.xml").display().to_string(),
-        hl.sip_udp.to_string(),
-        s("-s"),
-        s("1002"),
-        s("-d"),
-        s("300"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        free_udp_port().to_string(),
-        s("-m"),
-        s("1"),
-        s("-timeout"),
-        s("30"),
-    ];
+    let args = SippArgs::new("caller.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "1002")
+        .arg("-d", 300)
+        .build(1);
     let (code, out) = sipp_run(&dir, "caller", &args, Duration::from_secs(40))?;
     assert_eq!(code, 0, "caller:\n{out}");
     let (code, out) = answering.wait(Duration::from_secs(20))?;
@@ -87,29 +65,13 @@ fn unregister_removes_the_binding() -> Result<()> {
         )
         .into_bytes()
     };
-    let args = vec![
-        s("-sf"),
-        scenario("unregister.xml").display().to_string(),
-        hl.sip_udp.to_string(),
-        s("-s"),
-        s("1003"),
-        s("-ap"),
-        s("demo1003"),
-        s("-set"),
-        s("contact_host"),
-        s("127.0.0.1"),
-        s("-set"),
-        s("contact_port"),
-        port.to_string(),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        free_udp_port().to_string(),
-        s("-m"),
-        s("1"),
-        s("-timeout"),
-        s("10"),
-    ];
+    let args = SippArgs::new("unregister.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "1003")
+        .arg("-ap", "demo1003")
+        .args(&["-set", "contact_host", "127.0.0.1", "-set", "contact_port"])
+        .args(&[&port.to_string()])
+        .build(1);
     let (code, out) = sipp_run(&dir, "unregister", &args, Duration::from_secs(20))?;
     assert_eq!(code, 0, "{out}");
     let replies = udp_exchange(

@@ -4,13 +4,9 @@
 
 use anyhow::Result;
 use hotline_cdr::{CallKind, EndReason};
-use hotline_tests::{Hotline, Sipp, free_udp_port, register_agent, scenario, sipp_run, sipp_spawn};
+use hotline_tests::{Hotline, Sipp, SippArgs, free_udp_port, register_agent, sipp_run, sipp_spawn};
 use std::path::Path;
 use std::time::Duration;
-
-fn s(v: &str) -> String {
-    v.to_string()
-}
 
 /// An agent's SIPp UAS, registered as `user` so its contact is its own listening port.
 fn agent(
@@ -23,17 +19,11 @@ fn agent(
     extra: &[&str],
 ) -> Result<Sipp> {
     let port = free_udp_port();
-    let mut args = vec![
-        s("-sf"),
-        scenario(scen).display().to_string(),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        port.to_string(),
-    ];
-    args.extend([s("-m"), calls.to_string(), s("-timeout"), s("40")]);
-    args.extend(extra.iter().map(|a| a.to_string()));
-    let uas = sipp_spawn(dir, &format!("agent-{user}-{scen}"), &args)?;
+    let uas = sipp_spawn(
+        dir,
+        &format!("agent-{user}-{scen}"),
+        &SippArgs::new(scen).port(port).args(extra).build(calls),
+    )?;
     // SIPp binds before it reads the scenario's first recv; give it a moment to own the port.
     std::thread::sleep(Duration::from_millis(300));
     register_agent(dir, hl.sip_udp, user, password, port)?;
@@ -49,21 +39,11 @@ fn call(
     calls: u32,
     extra: &[&str],
 ) -> Result<(i32, String)> {
-    let mut args = vec![
-        s("-sf"),
-        scenario(scen).display().to_string(),
-        hl.sip_udp.to_string(),
-    ];
-    args.extend([
-        s("-s"),
-        s(dial),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        free_udp_port().to_string(),
-    ]);
-    args.extend([s("-m"), calls.to_string(), s("-timeout"), s("40")]);
-    args.extend(extra.iter().map(|a| a.to_string()));
+    let args = SippArgs::new(scen)
+        .to(hl.sip_udp)
+        .arg("-s", dial)
+        .args(extra)
+        .build(calls);
     sipp_run(
         dir,
         &format!("caller-{dial}-{scen}"),
@@ -77,23 +57,11 @@ fn register_with_digest_and_refuse_a_wrong_password() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
     register_agent(&dir, hl.sip_udp, "1002", "demo1002", free_udp_port())?;
-    let args = vec![
-        s("-sf"),
-        scenario("register_bad_password.xml").display().to_string(),
-        hl.sip_udp.to_string(),
-        s("-s"),
-        s("1003"),
-        s("-ap"),
-        s("not-the-password"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        free_udp_port().to_string(),
-        s("-m"),
-        s("1"),
-        s("-timeout"),
-        s("10"),
-    ];
+    let args = SippArgs::new("register_bad_password.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "1003")
+        .arg("-ap", "not-the-password")
+        .build(1);
     let (code, out) = sipp_run(&dir, "bad-password", &args, Duration::from_secs(20))?;
     assert_eq!(code, 0, "a wrong password must get 403:\n{out}");
     Ok(())
@@ -307,22 +275,10 @@ fn sigterm_hangs_up_calls_in_progress_and_flushes_their_records() -> Result<()> 
         1,
         &["-d", "0"],
     )?;
-    let port = free_udp_port();
-    let args = vec![
-        s("-sf"),
-        scenario("caller_wait_bye.xml").display().to_string(),
-        hl.sip_udp.to_string(),
-        s("-s"),
-        s("12345"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        port.to_string(),
-        s("-m"),
-        s("1"),
-        s("-timeout"),
-        s("30"),
-    ];
+    let args = SippArgs::new("caller_wait_bye.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .build(1);
     let caller = sipp_spawn(&dir, "caller-shutdown", &args)?;
     // Let the call be answered, then stop the server in the middle of it.
     std::thread::sleep(Duration::from_secs(2));
@@ -343,26 +299,21 @@ fn sigterm_hangs_up_calls_in_progress_and_flushes_their_records() -> Result<()> 
 fn caller_over_tcp_reaches_an_agent_over_udp() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let uas = agent(&hl, &dir, "1001", "demo1001", "agent_uas.xml", 1, &["-d", "100"])?;
-    let args = vec![
-        s("-sf"),
-        scenario("caller.xml").display().to_string(),
-        hl.sip_tcp.to_string(),
-        s("-t"),
-        s("t1"),
-        s("-s"),
-        s("12345"),
-        s("-d"),
-        s("300"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        free_udp_port().to_string(),
-        s("-m"),
-        s("1"),
-        s("-timeout"),
-        s("30"),
-    ];
+    let uas = agent(
+        &hl,
+        &dir,
+        "1001",
+        "demo1001",
+        "agent_uas.xml",
+        1,
+        &["-d", "100"],
+    )?;
+    let args = SippArgs::new("caller.xml")
+        .to(hl.sip_tcp)
+        .args(&["-t", "t1"])
+        .arg("-s", "12345")
+        .arg("-d", 300)
+        .build(1);
     let (code, out) = sipp_run(&dir, "caller-tcp", &args, Duration::from_secs(40))?;
     assert_eq!(code, 0, "caller over TCP:\n{out}");
     let (code, out) = uas.wait(Duration::from_secs(20))?;

@@ -63,17 +63,22 @@ pub(crate) fn forward_copy(
         headers.insert(at, Header::RecordRoute(core.record_route().into()));
         out.headers = headers.into();
     }
-    let token = hotline_routing::loop_token(&LoopInputs {
-        request_uri: uri,
+    let token = loop_token_for(req, uri);
+    out.headers.push_front(Header::Via(core.via(&token).into()));
+    Some(out)
+}
+
+/// The loop token of `req` as it goes (or went) to `request_uri`.
+fn loop_token_for(req: &Request, request_uri: &str) -> String {
+    hotline_routing::loop_token(&LoopInputs {
+        request_uri,
         call_id: msg::call_id(req),
         from_tag: msg::tag_of(msg::from_value(req)).unwrap_or(""),
         to_tag: msg::to_tag(req).unwrap_or(""),
         cseq: msg::cseq_num(req),
         route: &msg::routes(req).join(","),
         proxy_require: msg::header_value(req.headers.iter(), "Proxy-Require").unwrap_or(""),
-    });
-    out.headers.push_front(Header::Via(core.via(&token).into()));
-    Some(out)
+    })
 }
 
 /// Whether `req` came back to us unchanged (482): one of our Vias carries the token it would get now.
@@ -92,15 +97,7 @@ pub(crate) fn is_loop(req: &Request) -> bool {
     if ours.is_empty() {
         return false;
     }
-    let token = hotline_routing::loop_token(&LoopInputs {
-        request_uri: &req.uri.to_string(),
-        call_id: msg::call_id(req),
-        from_tag: msg::tag_of(msg::from_value(req)).unwrap_or(""),
-        to_tag: msg::to_tag(req).unwrap_or(""),
-        cseq: msg::cseq_num(req),
-        route: &msg::routes(req).join(","),
-        proxy_require: msg::header_value(req.headers.iter(), "Proxy-Require").unwrap_or(""),
-    });
+    let token = loop_token_for(req, &req.uri.to_string());
     ours.iter().any(|b| b.starts_with(&token))
 }
 
