@@ -323,3 +323,29 @@ fn caller_over_tcp_reaches_an_agent_over_udp() -> Result<()> {
     assert_eq!(recs[0].end_reason, EndReason::CallerHangup);
     Ok(())
 }
+
+#[test]
+fn hold_and_resume_re_invites_reach_the_other_side() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    // Through the B2BUA (12345: relayed between the two dialogs) and through the proxy (1001).
+    for dial in ["12345", "1001"] {
+        let uas = agent(
+            &hl,
+            &dir,
+            "1001",
+            "demo1001",
+            "agent_uas_reinvite.xml",
+            1,
+            &["-d", "0"],
+        )?;
+        let (code, out) = call(&hl, &dir, dial, "caller_hold.xml", 1, &["-d", "200"])?;
+        assert_eq!(
+            code, 0,
+            "caller of {dial}: hold and resume must be answered by the agent:\n{out}"
+        );
+        let (code, out) = uas.wait(Duration::from_secs(20))?;
+        assert_eq!(code, 0, "agent for {dial}:\n{out}");
+    }
+    Ok(())
+}

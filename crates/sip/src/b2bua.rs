@@ -206,6 +206,13 @@ pub(crate) async fn hotline_entry(
                 }
                 break;
             }
+            Ev::Caller(
+                DialogState::Updated(_, req, handle) | DialogState::Info(_, req, handle),
+            ) => {
+                // Hold/resume (re-INVITE, UPDATE) and SIP INFO DTMF go on to the agent.
+                relay_in_dialog(winner.map(|w| legs[w].dialog.clone()), req, handle);
+                vec![]
+            }
             Ev::Caller(_) => vec![],
             Ev::Leg(i, DialogState::Early(_, resp)) => {
                 let code = msg::response_code(&resp);
@@ -223,6 +230,14 @@ pub(crate) async fn hotline_entry(
                     outcome.get_or_insert((EndReason::CalleeHangup, 200));
                     break;
                 }
+                vec![]
+            }
+            Ev::Leg(
+                i,
+                DialogState::Updated(_, req, handle) | DialogState::Info(_, req, handle),
+            ) => {
+                let to = (Some(i) == winner).then(|| caller.clone());
+                relay_in_dialog(to, req, handle);
                 vec![]
             }
             Ev::Leg(..) => vec![],
@@ -315,4 +330,46 @@ async fn hang_up_open(legs: &[Leg], done: &[bool], keep: Option<usize>) {
             l.dialog.hangup().await.ok();
         }
     }
+}
+
+/// Send an in-dialog request received on one side (re-INVITE, UPDATE, INFO) to the other side and
+/// answer it with what that side answered, body and all. Before the call is bridged there is no
+/// other side yet: 491 Request Pending tells the sender to try again (RFC 3261 §14.2).
+fn relay_in_dialog(
+    to: Option<InviteDialog>,
+    req: rsipstack::sip::Request,
+    handle: rsipstack::dialog::dialog::TransactionHandle,
+) {
+    tokio::spawn(async move {
+        let Some(to) = to else {
+            handle.reply(StatusCode::RequestPending).await.ok();
+            return;
+        };
+        let ct = msg::header_value(req.headers.iter(), "Content-Type")
+            .map(|v| vec![Header::ContentType(v.to_string().into())]);
+        let body = (!req.body.is_empty()).then(|| req.body.clone());
+        let result = match req.method {
+            rsipstack::sip::Method::Invite => to.reinvite(ct, body).await,
+            rsipstack::sip::Method::Update => to.update(ct, body).await,
+            _ => to.info(ct, body).await,
+        };
+        match result {
+            Ok(Some(resp)) => {
+                let ct = msg::header_value(resp.headers.iter(), "Content-Type")
+                    .map(|v| vec![Header::ContentType(v.to_string().into())]);
+                let body = (!resp.body.is_empty()).then(|| resp.body.clone());
+                handle
+                    .respond(resp.status_code.clone(), ct, body)
+                    .await
+                    .ok();
+            }
+            Ok(None) => {
+                handle.reply(StatusCode::RequestPending).await.ok();
+            }
+            Err(e) => {
+                debug!(error = %e, "in-dialog relay failed");
+                handle.reply(StatusCode::ServerInternalError).await.ok();
+            }
+        }
+    });
 }

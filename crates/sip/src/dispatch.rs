@@ -128,7 +128,11 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
                 return;
             }
             let targets = core.targets_for_user(&user);
-            proxy::fork(core, tx, targets, CallKind::AgentToAgent, user).await;
+            let call = proxy::NewCall {
+                kind: CallKind::AgentToAgent,
+                callee: user,
+            };
+            proxy::fork(core, tx, targets, Some(call)).await;
         }
         Decision::Hotline(number) => {
             if let Some(status) = uas_checks(&tx) {

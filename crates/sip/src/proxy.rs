@@ -142,18 +142,30 @@ fn respond_upstream(
 }
 
 /// Fork an initial INVITE (or other initial request) to `targets`; first 2xx wins.
+/// The call a forked initial INVITE starts: its kind and the user called, for the record.
+pub(crate) struct NewCall {
+    pub kind: CallKind,
+    pub callee: String,
+}
+
+/// Forward a request statefully to `targets` (one for a loose-routed re-INVITE, every contact of a
+/// user for an initial request); first 2xx wins. `call` is set for an initial INVITE: it gets our
+/// Record-Route and a call record.
 pub(crate) async fn fork(
     core: Arc<Core>,
     s: Transaction,
     targets: Vec<Target>,
-    kind: CallKind,
-    callee: String,
+    call: Option<NewCall>,
 ) {
     let original = s.original.clone();
     let is_invite = original.method == Method::Invite;
     let s_sender = s.tu_sender.clone();
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Event>();
-    let mut record = is_invite.then(|| core.new_record(&original, kind, s.connection.as_ref()));
+    let initial = call.is_some();
+    let callee = call.as_ref().map(|c| c.callee.clone()).unwrap_or_default();
+    let mut record = call
+        .filter(|_| is_invite)
+        .map(|c| core.new_record(&original, c.kind, s.connection.as_ref()));
 
     // The server transaction is driven by its own task: receive() is not cancel-safe, so it must
     // never sit in a select!. It hands CANCEL and the 2xx ACK to us and carries our responses.
@@ -172,7 +184,7 @@ pub(crate) async fn fork(
 
     let mut branches: Vec<(Request, SipAddr)> = Vec::new();
     for t in &targets {
-        let Some(req) = forward_copy(&core, &original, &t.uri, is_invite) else {
+        let Some(req) = forward_copy(&core, &original, &t.uri, initial) else {
             warn!(uri = %t.uri, "unusable contact skipped");
             continue;
         };
@@ -207,7 +219,7 @@ pub(crate) async fn fork(
             ev_tx.send(Event::BranchGone(i)).ok();
         });
     }
-    if is_invite {
+    if is_invite && initial {
         let ev_tx = ev_tx.clone();
         let t = core.cfg.ring_timeout;
         tokio::spawn(async move {
@@ -484,6 +496,12 @@ pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
             return;
         }
     };
+    if req.method == Method::Invite {
+        // A re-INVITE is an INVITE transaction like any: CANCEL, provisional responses and the
+        // end-to-end ACK of its 2xx are handled as for the initial one.
+        fork(core, s, vec![Target { uri, dest }], None).await;
+        return;
+    }
     let Some(fwd) = forward_copy(&core, &req, &uri, false) else {
         s.reply(StatusCode::BadRequest).await.ok();
         return;
