@@ -2,6 +2,7 @@
 
 use crate::config::SipConfig;
 use crate::msg;
+use crate::open_calls::OpenCalls;
 use crate::records::RecordSink;
 use hotline_cdr::{CallKind, CallRecordBuilder, EndReason};
 use rsipstack::sip::{Request, SipMessage};
@@ -41,7 +42,7 @@ pub(crate) struct Core {
     pub advertised: SipAddr,
     pub records: RecordSink,
     /// Answered proxied calls by Call-ID, waiting for the BYE that ends them.
-    proxied: Mutex<HashMap<String, (String, CallRecordBuilder)>>,
+    proxied: Mutex<OpenCalls>,
     /// B2BUA calls in progress, so shutdown can hang them up.
     pub calls: Mutex<HashMap<String, CancellationToken>>,
     next_id: AtomicU64,
@@ -66,7 +67,7 @@ impl Core {
             auth: Mutex::new(auth),
             advertised,
             records,
-            proxied: Mutex::new(HashMap::new()),
+            proxied: Mutex::new(OpenCalls::default()),
             calls: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             id_prefix,
@@ -163,41 +164,49 @@ impl Core {
         self.records.submit(rec);
     }
 
-    /// Keep an answered proxied call's record until its BYE; `caller` is the From user, to tell
-    /// who hung up.
+    /// Keep an answered proxied call's record until its BYE.
     pub fn open_proxied(&self, call_id: String, caller: String, b: CallRecordBuilder) {
         self.proxied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(call_id, (caller, b));
+            .open(call_id, caller, b);
     }
 
     /// A BYE passed through: the proxied call with this Call-ID has ended.
-    pub fn close_proxied(&self, call_id: &str, from: &str, _side: crate::proxy::EndReasonSide) {
-        let b = self
+    pub fn close_proxied(&self, call_id: &str, from: &str) {
+        let closed = self
             .proxied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(call_id);
-        if let Some((caller, b)) = b {
-            let reason = if msg::uri_user(from) == Some(caller.as_str()) {
-                EndReason::CallerHangup
-            } else {
-                EndReason::CalleeHangup
-            };
+            .close(call_id, msg::uri_user(from));
+        if let Some((b, reason)) = closed {
             self.finish_record(b, reason, 200);
+        }
+    }
+
+    /// Give up proxied calls open longer than `max_age` (their BYE was lost): `Timeout`.
+    pub fn close_stale_proxied(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        max_age: chrono::Duration,
+    ) {
+        let stale = self
+            .proxied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_stale(now, max_age);
+        for b in stale {
+            self.finish_record(b, EndReason::Timeout, 200);
         }
     }
 
     /// Close every open record (shutdown): the calls themselves are end to end and may go on.
     pub fn close_all_proxied(&self) {
-        let all: Vec<CallRecordBuilder> = self
+        let all = self
             .proxied
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .map(|(_, (_, b))| b)
-            .collect();
+            .take_all();
         for b in all {
             self.finish_record(b, EndReason::Shutdown, 200);
         }

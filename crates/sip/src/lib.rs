@@ -11,6 +11,7 @@ mod core;
 mod dispatch;
 mod guard;
 mod msg;
+mod open_calls;
 mod overload;
 mod proxy;
 mod records;

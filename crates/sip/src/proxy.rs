@@ -470,11 +470,7 @@ async fn send_cancel(core: &Arc<Core>, invite: &Request, dest: &SipAddr) {
 pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
     let req = s.original.clone();
     if req.method == Method::Bye {
-        core.close_proxied(
-            msg::call_id(&req),
-            msg::from_value(&req),
-            EndReasonSide::FromBye,
-        );
+        core.close_proxied(msg::call_id(&req), msg::from_value(&req));
     }
     let next = msg::routes(&req)
         .first()
@@ -539,9 +535,4 @@ pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
     if !answered {
         s.reply(StatusCode::RequestTimeout).await.ok();
     }
-}
-
-/// Which side ended a proxied call.
-pub(crate) enum EndReasonSide {
-    FromBye,
 }

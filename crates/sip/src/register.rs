@@ -237,7 +237,10 @@ pub(crate) async fn authorize_invite(core: &Core, tx: &mut Transaction) -> bool 
     }
 }
 
-/// Remove expired bindings and used-up nonces once a second.
+/// No hotline call lasts this long; a proxied call's record still open then lost its BYE.
+const MAX_PROXIED_CALL_HOURS: i64 = 8;
+
+/// Remove expired bindings, used-up nonces and stale proxied-call records once a second.
 pub(crate) async fn expiry_loop(core: std::sync::Arc<Core>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -258,6 +261,11 @@ pub(crate) async fn expiry_loop(core: std::sync::Arc<Core>, cancel: Cancellation
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .prune(now);
+        // A proxied call longer than this has lost its BYE (a phone crashed mid-call).
+        core.close_stale_proxied(
+            chrono::Utc::now(),
+            chrono::Duration::hours(MAX_PROXIED_CALL_HOURS),
+        );
         metrics::gauge!("hotline_registrations").set(total as f64);
     }
 }
