@@ -300,7 +300,7 @@ impl Sipp {
         let text = std::fs::read_to_string(dir.join(format!("{name}.csv"))).ok()?;
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let header: Vec<&str> = lines.next()?.split(';').collect();
-        let last: Vec<&str> = lines.last()?.split(';').collect();
+        let last: Vec<&str> = lines.next_back()?.split(';').collect();
         let i = header.iter().position(|h| *h == column)?;
         last.get(i)?.trim().parse().ok()
     }

@@ -57,7 +57,8 @@ pub enum Decision {
 /// Decide what to do with a request that passed the wire screen.
 pub fn decide(f: &RequestFacts<'_>, ctx: &impl RoutingContext) -> Decision {
     let for_us_as_uas = f.ruri_is_local && (f.ruri_user.is_none() || f.method == "REGISTER");
-    if f.max_forwards == Some(0) && !(for_us_as_uas && !f.has_foreign_route) {
+    let served_here = for_us_as_uas && !f.has_foreign_route;
+    if f.max_forwards == Some(0) && !served_here {
         // §16.3 item 2: a proxy must not forward a request with no hops left. Requests for our own
         // UAS (an OPTIONS ping to sip:host) are still answered (RFC 4475 zeromf).
         return if f.method == "OPTIONS" && f.ruri_is_local && !f.has_foreign_route {

@@ -241,16 +241,14 @@ impl Core {
     /// resolved here with a bound so an unresolvable name is answered at once instead of holding a
     /// transaction until Timer B.
     pub async fn destination_for(&self, next: &str, ruri: &str) -> Result<SipAddr, NextHopError> {
-        if let Some(user) = msg::uri_user(&format!("<{ruri}>")) {
-            if next == ruri {
-                if let Some(t) = self
-                    .targets_for_user(user)
-                    .into_iter()
-                    .find(|t| t.uri == ruri)
-                {
-                    return Ok(t.dest);
-                }
-            }
+        if let Some(user) = msg::uri_user(&format!("<{ruri}>"))
+            && next == ruri
+            && let Some(t) = self
+                .targets_for_user(user)
+                .into_iter()
+                .find(|t| t.uri == ruri)
+        {
+            return Ok(t.dest);
         }
         let uri = rsipstack::sip::Uri::try_from(next).map_err(|_| NextHopError::BadUri)?;
         let mut addr = SipAddr::try_from(&uri).map_err(|_| NextHopError::BadUri)?;

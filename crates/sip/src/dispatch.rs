@@ -170,27 +170,27 @@ fn uas_checks(tx: &Transaction) -> Option<(u16, Option<(String, String)>)> {
             return Some((415, Some(("Accept".into(), "application/sdp".into()))));
         }
     }
-    if req.method == Method::Invite {
-        if let Some(accept) = msg::header_value(req.headers.iter(), "Accept") {
-            let ok = accept
-                .split(',')
-                .map(|a| {
-                    a.split(';')
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_ascii_lowercase()
-                })
-                .any(|a| a == "application/sdp" || a == "application/*" || a == "*/*");
-            if !ok {
-                return Some((
-                    406,
-                    Some((
-                        "Warning".into(),
-                        "399 hotline \"only application/sdp bodies are sent\"".into(),
-                    )),
-                ));
-            }
+    if req.method == Method::Invite
+        && let Some(accept) = msg::header_value(req.headers.iter(), "Accept")
+    {
+        let ok = accept
+            .split(',')
+            .map(|a| {
+                a.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .any(|a| a == "application/sdp" || a == "application/*" || a == "*/*");
+        if !ok {
+            return Some((
+                406,
+                Some((
+                    "Warning".into(),
+                    "399 hotline \"only application/sdp bodies are sent\"".into(),
+                )),
+            ));
         }
     }
     None

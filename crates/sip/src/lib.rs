@@ -115,9 +115,11 @@ impl SipServer {
         // port), so "is this request for us" compares with what peers actually reach.
         cfg.udp = udp_addrs.clone();
         cfg.tcp = tcp_addrs.clone();
-        let mut opt = EndpointOption::default();
         // Call-IDs we generate for B2BUA legs end with our host, as RFC 3261 §8.1.1.4 suggests.
-        opt.callid_suffix = Some(cfg.domain.clone());
+        let opt = EndpointOption {
+            callid_suffix: Some(cfg.domain.clone()),
+            ..EndpointOption::default()
+        };
         let endpoint = EndpointBuilder::new()
             .with_user_agent(&cfg.user_agent)
             .with_transport_layer(transport)

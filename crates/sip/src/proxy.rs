@@ -266,10 +266,10 @@ pub(crate) async fn fork(
             Event::Branch(i, resp) => {
                 let code = msg::response_code(&resp);
                 let actions = if code < 200 {
-                    if code >= 180 {
-                        if let Some(rec) = record.as_mut() {
-                            rec.ringing(chrono::Utc::now());
-                        }
+                    if code >= 180
+                        && let Some(rec) = record.as_mut()
+                    {
+                        rec.ringing(chrono::Utc::now());
                     }
                     fork.on_provisional(i, code)
                 } else {
