@@ -66,10 +66,30 @@ fn options_unknown_offline_and_unstaffed() -> Result<()> {
     )?);
     assert_eq!(code, 480, "{text}");
     assert!(text.contains("Retry-After:"), "{text}");
-    let recs = hl.wait_records(1, Duration::from_secs(5))?;
-    assert_eq!(recs.len(), 1);
-    assert_eq!(recs[0].end_reason, hotline_cdr::EndReason::Unavailable);
-    assert_eq!(recs[0].caller, "13800138000");
+    // Every refused call leaves a record too, with why.
+    let recs = hl.wait_records(3, Duration::from_secs(5))?;
+    let why = |dialed: &str| {
+        recs.iter()
+            .find(|r| r.dialed == dialed)
+            .map(|r| (r.end_reason, r.sip_code, r.kind))
+    };
+    use hotline_cdr::{CallKind, EndReason};
+    assert_eq!(
+        why("99999"),
+        Some((EndReason::NotFound, 404, CallKind::Other)),
+        "{recs:?}"
+    );
+    assert_eq!(
+        why("1002"),
+        Some((EndReason::Unavailable, 480, CallKind::AgentToAgent)),
+        "{recs:?}"
+    );
+    assert_eq!(
+        why("12345"),
+        Some((EndReason::Unavailable, 480, CallKind::Hotline)),
+        "{recs:?}"
+    );
+    assert!(recs.iter().all(|r| r.caller == "13800138000"));
     Ok(())
 }
 

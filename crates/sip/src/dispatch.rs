@@ -4,7 +4,7 @@
 use crate::core::Core;
 use crate::overload::Overload;
 use crate::{b2bua, msg, proxy, register};
-use hotline_cdr::CallKind;
+use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{Decision, RequestFacts, RoutingContext, TargetKind, decide};
 use rsipstack::dialog::dialog::Dialog;
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -110,6 +110,21 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
             if tx.original.method != Method::Ack {
                 msg::ensure_to_tag(&mut resp);
                 tx.respond(resp).await.ok();
+            }
+            if tx.original.method == Method::Invite && !facts.in_dialog {
+                // A call that was refused is still a call: the citizen dialed and got nothing.
+                let kind = match ruri_user.as_deref().map(|u| Ctx(&core).target(u)) {
+                    Some(TargetKind::Agent { .. }) => CallKind::AgentToAgent,
+                    _ => CallKind::Other,
+                };
+                let rec = core.new_record(&tx.original, kind, tx.connection.as_ref());
+                // 480 here means the agent called is not registered (not that it did not answer).
+                let reason = if status == 480 {
+                    EndReason::Unavailable
+                } else {
+                    proxy::reason_for(status, false)
+                };
+                core.finish_record(rec, reason, status);
             }
         }
         Decision::LooseRoute => proxy::loose_route(core, tx).await,

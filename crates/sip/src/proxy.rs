@@ -367,7 +367,8 @@ fn with_status(mut resp: Response, status: u16) -> Response {
     resp
 }
 
-fn reason_for(status: u16, timed_out: bool) -> EndReason {
+/// The end reason a final status means (`timed_out`: our ring timer, not the callee, ended it).
+pub(crate) fn reason_for(status: u16, timed_out: bool) -> EndReason {
     match status {
         487 if timed_out => EndReason::NoAnswer,
         487 => EndReason::Cancelled,
