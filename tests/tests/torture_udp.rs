@@ -139,6 +139,7 @@ fn uas_answers_for_body_and_accept_problems() -> Result<()> {
 #[test]
 fn garbage_floods_and_oversized_datagrams_neither_crash_nor_stall_nor_fill_the_log() -> Result<()> {
     let mut hl = Hotline::start("")?;
+    let started = std::time::Instant::now();
     let sock = UdpSocket::bind("127.0.0.1:0")?;
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..3_000u32 {
