@@ -1,0 +1,10 @@
+//! Media primitives for the hotline's IVR and media engine (requirement A1): G.711 companding,
+//! RFC 4733 telephone events and in-band DTMF detection.
+//!
+//! The crate is pure: no sockets, no tasks, no clock. Audio and packets come in as slices with
+//! their RTP timestamps, and results go out as values; timing is expressed in samples or in
+//! offsets the caller schedules. That makes every rule here (G.711's rounding at the interval
+//! edges, RFC 4733's redundancy, Q.24's duration limits) testable bit for bit, and leaves the
+//! async media shell with nothing to decide but when to read and write.
+
+pub mod g711;
