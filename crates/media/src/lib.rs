@@ -7,4 +7,11 @@
 //! edges, RFC 4733's redundancy, Q.24's duration limits) testable bit for bit, and leaves the
 //! async media shell with nothing to decide but when to read and write.
 
+pub mod digit;
 pub mod g711;
+pub mod telephone_event;
+
+pub use digit::Digit;
+pub use telephone_event::{
+    EventPacket, EventReceiver, EventSender, ReceivedDigit, TelephoneEvent, TelephoneEventError,
+};
