@@ -8,10 +8,12 @@
 //! async media shell with nothing to decide but when to read and write.
 
 pub mod digit;
+pub mod dtmf_detect;
 pub mod g711;
 pub mod telephone_event;
 
 pub use digit::Digit;
+pub use dtmf_detect::DtmfDetector;
 pub use telephone_event::{
     EventPacket, EventReceiver, EventSender, ReceivedDigit, TelephoneEvent, TelephoneEventError,
 };
