@@ -71,6 +71,12 @@ fi
 
 STAMP="$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RESULTS_DIR" "$RUN_DIR/$STAMP"
+if [[ " $SUTS " == *" hotline "* ]]; then
+	# Others build in the same target dir: run a private copy so a rebuild
+	# cannot swap the binary between points.
+	cp "$HOTLINE_BIN" "$RUN_DIR/$STAMP/hotline" && HOTLINE_BIN="$RUN_DIR/$STAMP/hotline"
+	log "hotline at $(cd "$REPO" && git rev-parse --short HEAD)$(cd "$REPO" && git diff --quiet HEAD -- crates || echo ' + uncommitted changes under crates/')"
+fi
 CSV="$RESULTS_DIR/sip-proxy-$STAMP.csv"
 SUM="$RESULTS_DIR/sip-proxy-$STAMP.summary.txt"
 echo "$HEADER" >"$CSV"
