@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 #[derive(Parser)]
 #[command(
@@ -195,8 +195,17 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     forward.await.ok();
     match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {
         Ok(Ok(())) => info!("call records flushed"),
-        Ok(Err(e)) => error!(error = %e, "flushing call records failed; they stay in the spool"),
-        Err(_) => error!("flushing call records timed out; unwritten ones stay in the spool"),
+        Ok(Err(e)) => error!(error = %e, "call record writer stopped early"),
+        Err(_) => {
+            // The database is too slow to take the backlog in time: everything still queued goes
+            // to the spool (fast, local), which the next start replays. Nothing is dropped.
+            warn!("database too slow for the remaining call records; spooling them");
+            writer.spool_rest();
+            match tokio::time::timeout(Duration::from_secs(30), writer.flush()).await {
+                Ok(Ok(())) => info!("remaining call records spooled"),
+                _ => error!("spooling the remaining call records did not finish"),
+            }
+        }
     }
     drop(writer);
     writer_task.abort();

@@ -53,6 +53,18 @@ impl Store {
                     .await
                     .map_err(|source| StoreError::CreateDir { path: dir, source })?;
             }
+            // WAL: a commit is one sequential append to the log, and readers (reports, tests)
+            // never block the writer; a busy timeout rather than an instant SQLITE_BUSY when they
+            // overlap. synchronous stays FULL (a record acknowledged is on disk even after a power
+            // loss); the writer batches records so that costs one sync per batch, not per call.
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+                        .await?;
+                    Ok(())
+                })
+            });
             if is_sqlite_memory(url) {
                 // Each SQLite connection to :memory: is its own empty database: keep exactly one,
                 // forever, or the tables vanish with the connection.

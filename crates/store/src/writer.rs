@@ -63,13 +63,16 @@ impl CallRecordWriter {
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let spool = Spool::new(spool_dir);
         let spooled_directly = Arc::new(AtomicBool::new(false));
+        let spool_only = Arc::new(AtomicBool::new(false));
         let handle = CallRecordWriterHandle {
+            spool_only: spool_only.clone(),
             tx,
             spool: spool.clone(),
             spooled_directly: spooled_directly.clone(),
         };
         let task = Task {
-            // One task inserting one record at a time needs no more than a spare connection.
+            spool_only,
+            // One task writing one batch at a time needs no more than a spare connection.
             options: StoreOptions {
                 max_connections: 2,
                 acquire_timeout: config.acquire_timeout,
@@ -90,6 +93,7 @@ impl CallRecordWriter {
 
 #[derive(Debug, Clone)]
 pub struct CallRecordWriterHandle {
+    spool_only: Arc<AtomicBool>,
     tx: mpsc::Sender<Command>,
     spool: Spool,
     spooled_directly: Arc<AtomicBool>,
@@ -116,6 +120,12 @@ impl CallRecordWriterHandle {
         }
     }
 
+    /// From now on every queued and new record goes to the spool, not the database: for a
+    /// shutdown that cannot wait for a slow database any longer. A later start replays them.
+    pub fn spool_rest(&self) {
+        self.spool_only.store(true, Ordering::Release);
+    }
+
     /// Returns once every record submitted before the call is in the database or in the spool
     /// on disk. For shutdown.
     pub async fn flush(&self) -> Result<(), StoreError> {
@@ -128,7 +138,12 @@ impl CallRecordWriterHandle {
     }
 }
 
+/// How many queued records one database transaction (or one spool append) takes at most.
+const BATCH: usize = 256;
+
 struct Task {
+    /// Set by [`CallRecordWriterHandle::spool_rest`]: the database is no longer waited for.
+    spool_only: Arc<AtomicBool>,
     url: String,
     options: StoreOptions,
     config: WriterConfig,
@@ -153,7 +168,26 @@ impl Task {
                 || self.spooled_directly.load(Ordering::Acquire);
             tokio::select! {
                 command = rx.recv() => match command {
-                    Some(Command::Record(record)) => self.write(*record).await,
+                    Some(Command::Record(record)) => {
+                        // Take what else is queued (up to a batch) and write it in one commit.
+                        let mut batch = vec![*record];
+                        let mut flushes = Vec::new();
+                        while batch.len() < BATCH {
+                            match rx.try_recv() {
+                                Ok(Command::Record(r)) => batch.push(*r),
+                                Ok(Command::Flush(done)) => {
+                                    // Answered after this batch: everything before it is in.
+                                    flushes.push(done);
+                                    break;
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        self.write_batch(batch).await;
+                        for done in flushes {
+                            let _ = done.send(());
+                        }
+                    }
                     Some(Command::Flush(done)) => {
                         let _ = done.send(());
                     }
@@ -169,6 +203,38 @@ impl Task {
                 count = self.unspooled.len(),
                 "call record writer stopping with records neither in the database nor spooled"
             );
+        }
+    }
+
+    async fn write_batch(&mut self, batch: Vec<CallRecord>) {
+        if self.spool_only.load(Ordering::Acquire) {
+            // Stopping and out of time for the database: the disk takes them at once.
+            return self.spool_records(batch).await;
+        }
+        if batch.len() == 1 || !self.healthy {
+            for record in batch {
+                self.write(record).await;
+            }
+            return;
+        }
+        let Some(store) = self.store.clone() else {
+            return self.spool_records(batch).await;
+        };
+        match store.insert_call_records(&batch).await {
+            Ok(_) => {}
+            Err(e) if is_rejected(&e) => {
+                // One bad record must not take the batch with it: retry one by one, so only the
+                // refused one goes to the .bad file.
+                for record in batch {
+                    self.write(record).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "call record database write failed; spooling until it is back");
+                self.backoff = self.config.retry_initial;
+                self.failed();
+                self.spool_records(batch).await;
+            }
         }
     }
 
@@ -191,6 +257,24 @@ impl Task {
             }
         }
         self.spool_record(record).await;
+    }
+
+    /// Append several records to the spool with one write and one sync.
+    async fn spool_records(&mut self, records: Vec<CallRecord>) {
+        let spool = self.spool.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let result = spool.append(&records);
+            (records, result)
+        })
+        .await;
+        match result {
+            Ok((_, Ok(()))) => {}
+            Ok((records, Err(e))) => {
+                tracing::error!(error = %e, count = records.len(), "call records could not be spooled; holding them in memory");
+                self.unspooled.extend(records);
+            }
+            Err(e) => tracing::error!(error = %e, "spool writer thread failed"),
+        }
     }
 
     async fn spool_record(&mut self, record: CallRecord) {

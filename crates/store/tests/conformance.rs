@@ -19,7 +19,33 @@ on_both_backends!(
     every_kind_and_end_reason_round_trips,
     times_keep_milliseconds_only,
     concurrent_first_connects_all_succeed,
+    batch_insert_skips_ids_already_there,
 );
+
+/// The writer's batches: every record of a batch is stored, ids already present are skipped (a
+/// replayed spool).
+async fn batch_insert_skips_ids_already_there(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store
+        .insert_call_record(&bare_record("b-1", 1_000))
+        .await
+        .expect("insert");
+    let batch: Vec<_> = (1..=5)
+        .map(|i| bare_record(&format!("b-{i}"), 1_000 + i))
+        .collect();
+    assert_eq!(
+        store.insert_call_records(&batch).await.expect("batch"),
+        4,
+        "b-1 was already there"
+    );
+    assert_eq!(store.count_call_records().await.expect("count"), 5);
+    let got = store
+        .get_call_record("b-5")
+        .await
+        .expect("get")
+        .expect("b-5 stored");
+    assert_eq!(got, batch[4]);
+}
 
 /// The server opens its store and the call record writer at the same moment on a new database:
 /// both run the migrations.
