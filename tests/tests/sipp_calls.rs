@@ -349,3 +349,36 @@ fn hold_and_resume_re_invites_reach_the_other_side() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn in_flight_limit_counts_call_setups_not_finished_calls() -> Result<()> {
+    // With room for 2 INVITEs in flight, 10 calls one after another must all go through: a call
+    // stops counting at its final response, not 32 s later when its transaction is gone.
+    let hl = Hotline::start_with("", &[("HOTLINE_SIP__MAX_INFLIGHT_TRANSACTIONS", "2")])?;
+    let dir = hl.dir.path().to_path_buf();
+    let uas = agent(
+        &hl,
+        &dir,
+        "1002",
+        "demo1002",
+        "agent_uas.xml",
+        10,
+        &["-d", "0"],
+    )?;
+    let (code, out) = call(
+        &hl,
+        &dir,
+        "1002",
+        "caller.xml",
+        10,
+        &["-d", "50", "-r", "20", "-l", "1"],
+    )?;
+    assert_eq!(code, 0, "callers:\n{out}");
+    assert_eq!(
+        Sipp::stat(&dir, "caller-1002-caller.xml", "SuccessfulCall(C)"),
+        Some(10)
+    );
+    let (code, out) = uas.wait(Duration::from_secs(30))?;
+    assert_eq!(code, 0, "agent:\n{out}");
+    Ok(())
+}

@@ -35,6 +35,7 @@ pub(crate) async fn hotline_entry(
     dialogs: Arc<DialogLayer>,
     mut s: Transaction,
     line: Option<LineInfo>,
+    mut setup: Option<crate::overload::InflightGuard>,
 ) {
     let original = s.original.clone();
     let mut record = core.new_record(&original, CallKind::Hotline, s.connection.as_ref());
@@ -294,6 +295,10 @@ pub(crate) async fn hotline_entry(
                 break;
             }
         };
+        if winner.is_some() {
+            // Bridged: the setup is over (the call itself is not "in flight").
+            setup.take();
+        }
         for a in actions {
             if let ForkAction::Final { status, .. } = a {
                 // Every agent leg failed (or the ring timer gave up on them).

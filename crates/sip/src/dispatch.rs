@@ -2,7 +2,7 @@
 //! `hotline-routing`, and handed to the registrar, the proxy or the B2BUA.
 
 use crate::core::Core;
-use crate::overload::Overload;
+use crate::overload::{InflightGuard, Overload};
 use crate::{b2bua, msg, proxy, register};
 use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{Decision, RequestFacts, RoutingContext, TargetKind, decide};
@@ -27,11 +27,10 @@ pub(crate) async fn run(
     while let Some(tx) = incoming.recv().await {
         let core = core.clone();
         let dialogs = dialogs.clone();
+        // An INVITE counts as in flight until its final response (the handlers drop the guard
+        // then), not for the 32 s its transaction lingers afterwards.
         let guard = (tx.original.method == Method::Invite).then(|| overload.enter());
-        tokio::spawn(async move {
-            handle(core, dialogs, tx).await;
-            drop(guard);
-        });
+        tokio::spawn(handle(core, dialogs, tx, guard));
     }
 }
 
@@ -57,7 +56,12 @@ impl RoutingContext for Ctx<'_> {
     }
 }
 
-async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction) {
+async fn handle(
+    core: Arc<Core>,
+    dialogs: Arc<DialogLayer>,
+    mut tx: Transaction,
+    setup: Option<InflightGuard>,
+) {
     // Loose routing (§16.4): a top Route naming us is ours to remove before anything else.
     let routes = msg::routes(&tx.original);
     let routed_via_us = routes.first().is_some_and(|r| {
@@ -147,7 +151,7 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
                 kind: CallKind::AgentToAgent,
                 callee: user,
             };
-            proxy::fork(core, tx, targets, Some(call)).await;
+            proxy::fork(core, tx, targets, Some(call), setup).await;
         }
         Decision::Hotline(number) => {
             if let Some(status) = uas_checks(&tx) {
@@ -158,7 +162,7 @@ async fn handle(core: Arc<Core>, dialogs: Arc<DialogLayer>, mut tx: Transaction)
                 return;
             }
             let line = core.cfg.numbers.line(&number);
-            b2bua::hotline_entry(core, dialogs, tx, line).await;
+            b2bua::hotline_entry(core, dialogs, tx, line, setup).await;
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::core::{Core, NextHopError, Target};
 use crate::msg;
+use crate::overload::InflightGuard;
 use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{ForkAction, ForkState, LoopInputs};
 use rsipstack::sip::{Header, Method, Request, Response, SipMessage, StatusCode};
@@ -156,6 +157,7 @@ pub(crate) async fn fork(
     s: Transaction,
     targets: Vec<Target>,
     call: Option<NewCall>,
+    mut setup: Option<InflightGuard>,
 ) {
     let original = s.original.clone();
     let is_invite = original.method == Method::Invite;
@@ -236,6 +238,7 @@ pub(crate) async fn fork(
     let mut upstream_alive = true;
     let mut timed_out = false;
     let mut caller_cancelled = false;
+    let mut ack_relayed = false;
     while let Some(ev) = ev_rx.recv().await {
         debug!(event = ev.name(), "fork event");
         let actions = match ev {
@@ -251,6 +254,7 @@ pub(crate) async fn fork(
                         core.send_stateless(ack.into(), dest).await;
                     }
                     debug!(branch = i, "ACK relayed");
+                    ack_relayed = true;
                 }
                 vec![]
             }
@@ -352,7 +356,15 @@ pub(crate) async fn fork(
             timed_out,
         )
         .await;
-        if gone.iter().all(|g| *g) && !upstream_alive {
+        if final_sent {
+            // The call is set up (or refused): it no longer counts as in flight.
+            setup.take();
+        }
+        // Done once the caller has its final answer and, for a 2xx, the ACK has gone on (or the
+        // caller's transaction ended without one). The transactions finish their RFC 6026 timers
+        // on their own; this task and its copies of the request need not live 32 s more per call.
+        let answered_and_acked = winner_dest.is_none() || ack_relayed || !upstream_alive;
+        if (final_sent && answered_and_acked) || (gone.iter().all(|g| *g) && !upstream_alive) {
             break;
         }
     }
@@ -496,7 +508,7 @@ pub(crate) async fn loose_route(core: Arc<Core>, mut s: Transaction) {
     if req.method == Method::Invite {
         // A re-INVITE is an INVITE transaction like any: CANCEL, provisional responses and the
         // end-to-end ACK of its 2xx are handled as for the initial one.
-        fork(core, s, vec![Target { uri, dest }], None).await;
+        fork(core, s, vec![Target { uri, dest }], None, None).await;
         return;
     }
     let Some(fwd) = forward_copy(&core, &req, &uri, false) else {
