@@ -16,7 +16,7 @@ use tracing::{info, warn};
 const MAX_DATAGRAM: usize = 65_536;
 
 pub(crate) struct GuardedUdp {
-    sock: tokio::net::UdpSocket,
+    sock: Arc<tokio::net::UdpSocket>,
     limits: Limits,
     overload: Arc<Overload>,
     retry_after: String,
@@ -47,7 +47,7 @@ enum Step {
 
 impl GuardedUdp {
     pub fn new(
-        sock: tokio::net::UdpSocket,
+        sock: Arc<tokio::net::UdpSocket>,
         overload: Arc<Overload>,
         retry_after_secs: u32,
     ) -> Self {
