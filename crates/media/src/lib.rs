@@ -1,6 +1,6 @@
 //! Media primitives for the hotline's IVR and media engine (requirement A1): G.711 companding,
 //! RFC 4733 telephone events, in-band DTMF detection, the SDP audio offer/answer
-//! and the RTP header with a single-SSRC outbound stream.
+//! the RTP header with a single-SSRC outbound stream, and a jitter buffer for decoded audio.
 //!
 //! The crate is pure: no sockets, no tasks, no clock. Audio and packets come in as slices with
 //! their RTP timestamps, and results go out as values; timing is expressed in samples or in
@@ -11,12 +11,14 @@
 pub mod digit;
 pub mod dtmf_detect;
 pub mod g711;
+pub mod jitter;
 pub mod rtp_stream;
 pub mod sdp;
 pub mod telephone_event;
 
 pub use digit::Digit;
 pub use dtmf_detect::DtmfDetector;
+pub use jitter::{Frame, JitterBuffer, JitterConfig, JitterStats, Push};
 pub use rtp_stream::{OutboundStream, RtpError, RtpHeader, RtpPacket};
 pub use sdp::{
     Answer, AudioSession, Codec, Direction, LocalMedia, Offer, SdpError, SessionVersion, answer,
