@@ -57,7 +57,6 @@ pub struct SipServer {
     tasks: Vec<JoinHandle<()>>,
     udp_addrs: Vec<SocketAddr>,
     tcp_addrs: Vec<SocketAddr>,
-    overload: Arc<Overload>,
 }
 
 impl SipServer {
@@ -192,7 +191,6 @@ impl SipServer {
             tasks,
             udp_addrs,
             tcp_addrs,
-            overload,
         })
     }
 
@@ -202,14 +200,6 @@ impl SipServer {
 
     pub fn tcp_addrs(&self) -> &[SocketAddr] {
         &self.tcp_addrs
-    }
-
-    /// Calls being set up or held by the B2BUA right now, and INVITE transactions in flight.
-    pub fn load(&self) -> (usize, usize) {
-        (
-            self.core.calls.lock().map(|c| c.len()).unwrap_or(0),
-            self.overload.inflight(),
-        )
     }
 
     /// Graceful stop: hang up every B2BUA call (BYE to both sides, or 503 to unanswered callers),

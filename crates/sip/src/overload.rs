@@ -38,6 +38,7 @@ impl Overload {
         InflightGuard(self.clone())
     }
 
+    #[cfg(test)]
     pub fn inflight(&self) -> usize {
         self.inflight.load(Ordering::Relaxed)
     }
