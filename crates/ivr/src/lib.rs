@@ -1,0 +1,1 @@
+//! IVR (filled in by the IVR work).
