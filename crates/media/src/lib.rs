@@ -14,6 +14,8 @@ pub mod g711;
 pub mod jitter;
 pub mod rtp_stream;
 pub mod sdp;
+pub mod sdp_offer;
+pub mod session;
 pub mod telephone_event;
 
 pub use digit::Digit;

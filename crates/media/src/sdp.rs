@@ -410,6 +410,11 @@ impl SessionVersion {
         self.id
     }
 
+    /// Takes the version for an offer of ours about to be sent (sdp_offer).
+    pub(crate) fn take_for_offer(&mut self) -> u64 {
+        self.take()
+    }
+
     /// Takes the version for the answer about to be sent.
     fn take(&mut self) -> u64 {
         let v = self.next;

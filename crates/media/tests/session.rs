@@ -1,0 +1,506 @@
+//! One call's media driven on a manual clock: prompt pacing and numbering, DTMF from RFC 4733 and
+//! from tones, the relay to a peer with one outbound stream per side, latching, RTP timeouts,
+//! recording frames and stalls.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use hotline_media::session::{
+    CallMedia, DtmfSource, FRAME_MICROS, LegConfig, LegId, MediaConfig, MediaEvent, Micros,
+    Transmit,
+};
+use hotline_media::{Codec, Digit, EventSender, RtpHeader, RtpPacket, g711};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn caller_leg() -> LegConfig {
+    LegConfig {
+        remote: Some(addr("127.0.0.1:4000")),
+        codec: Codec::Pcmu,
+        pt: 0,
+        te_pt: Some(101),
+        ssrc: 0x1111_1111,
+        initial_seq: 1000,
+        initial_ts: 50_000,
+        latch: true,
+    }
+}
+
+fn peer_leg() -> LegConfig {
+    LegConfig {
+        remote: Some(addr("127.0.0.1:6000")),
+        codec: Codec::Pcmu,
+        pt: 0,
+        te_pt: Some(96),
+        ssrc: 0x2222_2222,
+        initial_seq: 7,
+        initial_ts: 900,
+        latch: true,
+    }
+}
+
+/// The simulated world: the session plus everything it sent and raised, and the clock.
+struct World {
+    m: CallMedia,
+    now: Micros,
+    sent: Vec<Transmit>,
+    events: Vec<MediaEvent>,
+}
+
+impl World {
+    fn new(cfg: MediaConfig) -> Self {
+        Self {
+            m: CallMedia::new(caller_leg(), cfg, 0),
+            now: 0,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.m.poll_transmit() {
+            self.sent.push(t);
+        }
+        while let Some(e) = self.m.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// Runs the session's timers up to `until`, as a shell would: sleep to the next timeout,
+    /// handle it, drain.
+    fn progress(&mut self, until: Micros) {
+        loop {
+            let next = self.m.poll_timeout();
+            if next > until {
+                break;
+            }
+            self.now = next.max(self.now);
+            self.m.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = until;
+    }
+
+    fn rtp(&mut self, leg: LegId, from: &str, data: &[u8]) {
+        self.m.handle_rtp(leg, addr(from), data, self.now);
+        self.drain();
+    }
+
+    fn to(&self, leg: LegId) -> Vec<&Transmit> {
+        self.sent.iter().filter(|t| t.leg == leg).collect()
+    }
+}
+
+fn packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    RtpHeader {
+        marker,
+        pt,
+        seq,
+        ts,
+        ssrc,
+    }
+    .write_packet(payload, &mut v);
+    v
+}
+
+fn prompt(len: usize, first: u8) -> Arc<[u8]> {
+    (0..len)
+        .map(|i| first.wrapping_add(i as u8) | 0x01)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+#[test]
+fn a_prompt_is_paced_every_20_ms_in_one_stream_and_ends_with_playback_done() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.play(vec![prompt(400, 3)], false, 0);
+    w.progress(200_000);
+    let out = w.to(LegId::Caller);
+    assert_eq!(out.len(), 3, "400 samples are three 20 ms frames");
+    let mut payload = Vec::new();
+    for (i, t) in out.iter().enumerate() {
+        assert_eq!(t.dest, addr("127.0.0.1:4000"));
+        assert_eq!(t.due, FRAME_MICROS * (i as u64 + 1), "on the 20 ms grid");
+        let p = RtpPacket::parse(&t.data).unwrap();
+        assert_eq!(p.header.ssrc, 0x1111_1111);
+        assert_eq!(p.header.pt, 0);
+        assert_eq!(p.header.seq, 1000 + i as u16);
+        assert_eq!(p.header.ts, 50_000 + 160 * i as u32);
+        assert_eq!(
+            p.header.marker,
+            i == 0,
+            "marker on the first packet of a source"
+        );
+        assert_eq!(p.payload.len(), 160);
+        payload.extend_from_slice(p.payload);
+    }
+    assert_eq!(&payload[..400], &prompt(400, 3)[..]);
+    assert!(
+        payload[400..].iter().all(|&b| b == g711::linear_to_ulaw(0)),
+        "the last frame is padded with µ-law silence"
+    );
+    let done: Vec<_> = w
+        .events
+        .iter()
+        .filter(|e| **e == MediaEvent::PlaybackDone)
+        .collect();
+    assert_eq!(done.len(), 1);
+}
+
+#[test]
+fn playlist_items_join_without_gaps_and_a_new_prompt_continues_the_numbering() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.play(vec![prompt(100, 1), prompt(60, 9)], false, 0);
+    w.progress(100_000);
+    assert_eq!(
+        w.to(LegId::Caller).len(),
+        1,
+        "100 + 60 samples fill exactly one frame"
+    );
+    let first_data = w.to(LegId::Caller)[0].data.clone();
+    let first = RtpPacket::parse(&first_data).unwrap();
+    assert_eq!(&first.payload[..100], &prompt(100, 1)[..]);
+    assert_eq!(&first.payload[100..], &prompt(60, 9)[..]);
+    // One second of silence on the wire, then the next prompt.
+    w.progress(1_000_000);
+    w.m.play(vec![prompt(160, 5)], false, w.now);
+    w.progress(1_100_000);
+    let out = w.to(LegId::Caller);
+    assert_eq!(out.len(), 2);
+    let second = RtpPacket::parse(&out[1].data).unwrap();
+    assert_eq!(second.header.ssrc, first.header.ssrc, "still one SSRC");
+    assert_eq!(second.header.seq, first.header.seq + 1, "no sequence gap");
+    let gap = second.header.ts.wrapping_sub(first.header.ts);
+    let wall = (out[1].due - out[0].due) / 125;
+    assert_eq!(
+        u64::from(gap),
+        wall,
+        "timestamps follow the wall clock across the pause"
+    );
+    assert!(second.header.marker);
+}
+
+#[test]
+fn music_on_hold_loops_without_playback_done_until_stopped() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.play(vec![prompt(320, 2)], true, 0);
+    w.progress(1_000_000);
+    assert_eq!(
+        w.to(LegId::Caller).len(),
+        50,
+        "one packet per 20 ms for a second"
+    );
+    assert!(!w.events.contains(&MediaEvent::PlaybackDone));
+    w.m.stop_playback();
+    w.progress(2_000_000);
+    assert_eq!(w.to(LegId::Caller).len(), 50, "nothing after stop");
+    assert!(!w.events.contains(&MediaEvent::PlaybackDone));
+}
+
+#[test]
+fn an_rfc4733_press_is_one_digit_however_many_packets_carry_it() {
+    let mut w = World::new(MediaConfig::default());
+    let packets = EventSender::default()
+        .packets(Digit::D5, 120, 8000)
+        .unwrap();
+    for (i, p) in packets.iter().enumerate() {
+        w.now = u64::from(p.send_at_ms) * 1000;
+        let data = packet(101, 20 + i as u16, p.timestamp, 0xabc, p.marker, &p.payload);
+        w.rtp(LegId::Caller, "127.0.0.1:4000", &data);
+    }
+    let digits: Vec<_> = w
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Digit { digit, source, leg } => Some((*leg, *digit, *source)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        digits,
+        vec![(LegId::Caller, Digit::D5, DtmfSource::Rfc4733)]
+    );
+}
+
+fn tone_frame(digit: Digit, frame: usize) -> Vec<u8> {
+    let (lo, hi) = digit.frequencies();
+    (0..160)
+        .map(|i| {
+            let t = (frame * 160 + i) as f32 / 8000.0;
+            let s = 6000.0 * (std::f32::consts::TAU * lo * t).sin()
+                + 6000.0 * (std::f32::consts::TAU * hi * t).sin();
+            g711::linear_to_ulaw(s as i16)
+        })
+        .collect()
+}
+
+#[test]
+fn in_band_tones_are_detected_only_while_detection_is_on() {
+    let mut w = World::new(MediaConfig::default());
+    // Off: a 100 ms tone passes unnoticed.
+    for f in 0..5 {
+        w.now = f as u64 * FRAME_MICROS;
+        w.rtp(
+            LegId::Caller,
+            "127.0.0.1:4000",
+            &packet(
+                0,
+                f as u16,
+                f as u32 * 160,
+                9,
+                false,
+                &tone_frame(Digit::D7, f),
+            ),
+        );
+        w.progress(w.now + FRAME_MICROS / 2);
+    }
+    assert!(
+        !w.events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::Digit { .. }))
+    );
+    w.m.set_inband_dtmf(true, w.now);
+    let base = 10usize;
+    for f in base..base + 8 {
+        w.now = f as u64 * FRAME_MICROS;
+        w.rtp(
+            LegId::Caller,
+            "127.0.0.1:4000",
+            &packet(
+                0,
+                f as u16,
+                f as u32 * 160,
+                9,
+                false,
+                &tone_frame(Digit::Hash, f),
+            ),
+        );
+        w.progress(w.now + FRAME_MICROS / 2);
+    }
+    // Silence after the tone lets the detector close it.
+    for f in base + 8..base + 20 {
+        w.now = f as u64 * FRAME_MICROS;
+        w.rtp(
+            LegId::Caller,
+            "127.0.0.1:4000",
+            &packet(0, f as u16, f as u32 * 160, 9, false, &[0xff; 160]),
+        );
+        w.progress(w.now + FRAME_MICROS / 2);
+    }
+    let digits: Vec<_> = w
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Digit { digit, source, .. } => Some((*digit, *source)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(digits, vec![(Digit::Hash, DtmfSource::InBand)]);
+}
+
+#[test]
+fn bridged_legs_relay_both_ways_each_in_its_own_stream() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.play(vec![prompt(320, 1)], false, 0);
+    w.progress(60_000);
+    let prompt_last = RtpPacket::parse(&w.to(LegId::Caller)[1].data)
+        .unwrap()
+        .header;
+    w.m.attach_peer(peer_leg(), w.now);
+    // Caller speaks: the peer gets it with our peer-side SSRC and its numbering.
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(0, 500, 10_000, 0xc0ffee, true, &[0x55; 160]),
+    );
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(0, 501, 10_160, 0xc0ffee, false, &[0x56; 160]),
+    );
+    let to_peer = w.to(LegId::Peer);
+    assert_eq!(to_peer.len(), 2);
+    assert_eq!(to_peer[0].dest, addr("127.0.0.1:6000"));
+    let a = RtpPacket::parse(&to_peer[0].data).unwrap();
+    let b = RtpPacket::parse(&to_peer[1].data).unwrap();
+    assert_eq!(
+        (a.header.ssrc, a.header.seq, a.header.ts),
+        (0x2222_2222, 7, 900)
+    );
+    assert_eq!((b.header.seq, b.header.ts), (8, 1060));
+    assert_eq!(b.payload, &[0x56; 160]);
+    // The agent answers back: the caller hears it as the continuation of the prompt stream.
+    w.now += 20_000;
+    w.rtp(
+        LegId::Peer,
+        "127.0.0.1:6000",
+        &packet(0, 9000, 777, 0xa6e47, true, &[0x33; 160]),
+    );
+    let to_caller = w.to(LegId::Caller);
+    assert_eq!(to_caller.len(), 3);
+    let c = RtpPacket::parse(&to_caller[2].data).unwrap();
+    assert_eq!(c.header.ssrc, 0x1111_1111, "the caller still sees one SSRC");
+    assert_eq!(c.header.seq, prompt_last.seq + 1);
+    assert!(c.header.ts.wrapping_sub(prompt_last.ts) >= 160);
+    assert_eq!(c.payload, &[0x33; 160]);
+    // RFC 4733 from the caller reaches the peer with the peer's event payload type.
+    let ev = EventSender::default()
+        .packets(Digit::D1, 60, 20_000)
+        .unwrap();
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(101, 502, ev[0].timestamp, 0xc0ffee, true, &ev[0].payload),
+    );
+    let last = RtpPacket::parse(&w.to(LegId::Peer).last().unwrap().data).unwrap();
+    assert_eq!(last.header.pt, 96);
+    // Detached: nothing more is relayed.
+    w.m.detach_peer();
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(0, 503, 10_480, 0xc0ffee, false, &[0x57; 160]),
+    );
+    assert_eq!(w.to(LegId::Peer).len(), 3);
+}
+
+#[test]
+fn symmetric_rtp_latches_once_and_relatches_only_after_silence() {
+    let mut w = World::new(MediaConfig::default());
+    w.rtp(
+        LegId::Caller,
+        "192.0.2.7:30000",
+        &packet(0, 1, 160, 5, false, &[0xff; 160]),
+    );
+    assert!(w.events.contains(&MediaEvent::Latched {
+        leg: LegId::Caller,
+        addr: addr("192.0.2.7:30000")
+    }));
+    assert_eq!(w.m.remote(LegId::Caller), Some(addr("192.0.2.7:30000")));
+    // Another address while the latched one is alive: ignored.
+    w.now += 20_000;
+    w.rtp(
+        LegId::Caller,
+        "198.51.100.1:9",
+        &packet(0, 2, 320, 5, false, &[0xff; 160]),
+    );
+    assert_eq!(w.m.remote(LegId::Caller), Some(addr("192.0.2.7:30000")));
+    assert_eq!(w.m.stats(LegId::Caller).unwrap().rx_foreign, 1);
+    // After two seconds of silence from it, the new source takes over (NAT rebinding).
+    w.now += 2_000_000;
+    w.rtp(
+        LegId::Caller,
+        "192.0.2.7:30002",
+        &packet(0, 3, 480, 5, false, &[0xff; 160]),
+    );
+    assert_eq!(w.m.remote(LegId::Caller), Some(addr("192.0.2.7:30002")));
+    w.m.play(vec![prompt(160, 0)], false, w.now);
+    w.progress(w.now + 40_000);
+    assert_eq!(w.to(LegId::Caller)[0].dest, addr("192.0.2.7:30002"));
+}
+
+#[test]
+fn a_silent_leg_times_out_once_unless_on_hold() {
+    let cfg = MediaConfig {
+        rtp_timeout: 5_000_000,
+        ..MediaConfig::default()
+    };
+    let mut w = World::new(cfg);
+    w.progress(4_900_000);
+    assert!(w.events.is_empty());
+    w.progress(5_000_000);
+    assert_eq!(
+        w.events,
+        vec![MediaEvent::RtpTimeout { leg: LegId::Caller }]
+    );
+    w.progress(20_000_000);
+    assert_eq!(w.events.len(), 1, "raised once");
+    // Traffic re-arms it; hold disarms it.
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(0, 1, 160, 5, false, &[0xff; 160]),
+    );
+    w.m.update_leg(LegId::Caller, None, true, w.now);
+    w.progress(60_000_000);
+    assert_eq!(w.events.len(), 1, "no timeout while on hold");
+    w.m.update_leg(LegId::Caller, Some(addr("127.0.0.1:4000")), false, w.now);
+    w.progress(w.now + 5_000_000);
+    assert_eq!(
+        w.events.last(),
+        Some(&MediaEvent::RtpTimeout { leg: LegId::Caller })
+    );
+}
+
+#[test]
+fn the_recorder_gets_both_directions_every_20_ms_once_bridged() {
+    let cfg = MediaConfig {
+        record: true,
+        ..MediaConfig::default()
+    };
+    let mut w = World::new(cfg);
+    w.m.attach_peer(peer_leg(), 0);
+    let speech = g711::linear_to_ulaw(4000);
+    let reply = g711::linear_to_ulaw(-2000);
+    for f in 0..50u32 {
+        w.now = u64::from(f) * FRAME_MICROS;
+        w.rtp(
+            LegId::Caller,
+            "127.0.0.1:4000",
+            &packet(0, f as u16, f * 160, 1, false, &[speech; 160]),
+        );
+        w.rtp(
+            LegId::Peer,
+            "127.0.0.1:6000",
+            &packet(0, f as u16, 99 + f * 160, 2, false, &[reply; 160]),
+        );
+        w.progress(w.now + FRAME_MICROS / 2);
+    }
+    let frames: Vec<_> = w
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            MediaEvent::Record { caller, heard } => Some((caller.clone(), heard.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 48, "a frame per tick: {}", frames.len());
+    let (c, h) = frames.last().unwrap();
+    assert_eq!(c.len(), 160);
+    assert!(c.iter().all(|&s| s == g711::ulaw_to_linear(speech)));
+    assert!(h.iter().all(|&s| s == g711::ulaw_to_linear(reply)));
+}
+
+#[test]
+fn a_stalled_shell_skips_ahead_instead_of_bursting() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.play(vec![prompt(16_000, 0)], false, 0);
+    w.progress(100_000);
+    let before = w.to(LegId::Caller).len();
+    // The shell sleeps a whole second, then runs once.
+    w.now = 1_100_000;
+    w.m.handle_timeout(w.now);
+    w.drain();
+    let burst = w.to(LegId::Caller).len() - before;
+    assert!(
+        burst <= 6,
+        "at most the catch-up window is sent at once: {burst}"
+    );
+}
+
+#[test]
+fn packets_of_other_payload_types_and_garbage_are_dropped() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    w.rtp(LegId::Caller, "127.0.0.1:4000", &[1, 2, 3]);
+    w.rtp(
+        LegId::Caller,
+        "127.0.0.1:4000",
+        &packet(18, 1, 160, 5, false, &[0; 20]),
+    );
+    assert!(w.to(LegId::Peer).is_empty());
+    assert_eq!(w.m.stats(LegId::Caller).unwrap().rx_dropped, 2);
+}
