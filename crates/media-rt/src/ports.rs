@@ -96,7 +96,7 @@ impl PortPool {
 
     /// Pairs the range can hold.
     pub fn capacity(&self) -> usize {
-        usize::from((self.max - self.min + 1) / 2)
+        usize::from((self.max - self.min).div_ceil(2))
     }
 
     pub fn in_use(&self) -> usize {
