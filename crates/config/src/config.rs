@@ -20,6 +20,8 @@ pub struct Config {
     pub http: Http,
     pub database: Database,
     pub hotline: Hotline,
+    pub media: Media,
+    pub ivr: Ivr,
     pub agents: Vec<Agent>,
     pub log: Log,
 }
@@ -94,6 +96,40 @@ pub struct Hotline {
     pub ring_timeout_secs: u32,
 }
 
+/// RTP media anchored by the hotline (IVR prompts, the bridge to agents, recording).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    /// The address written into our SDP and bound for RTP.
+    pub ip: std::net::IpAddr,
+    /// RTP ports (even, RTCP on the next odd one), both bounds inclusive.
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    /// A call whose caller (or agent) sends no RTP for this long is hung up.
+    pub rtp_timeout_secs: u32,
+    /// Record bridged calls (stereo WAV: caller left, what the caller heard right).
+    pub record: bool,
+    pub recordings_dir: PathBuf,
+}
+
+/// The IVR: dialplans and prompts. Empty paths mean the copies compiled into the binary
+/// (dialplans/*.toml and dialplans/prompts/zh/*.wav of the source tree).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ivr {
+    /// false: no IVR and no media anchoring; calls ring the entry group directly with the
+    /// caller's SDP passed through (the foundation's behaviour).
+    pub enabled: bool,
+    pub dialplans_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    /// Recorded voice: `<name>.wav` here replaces the prompt of that name.
+    pub prompts_override_dir: PathBuf,
+    /// How long a caller may wait in a queue for an agent before hearing goodbye.
+    pub queue_max_wait_secs: u32,
+    /// Pause between two rounds of ringing the agents when nobody answered.
+    pub queue_retry_secs: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Log {
@@ -139,6 +175,8 @@ pub(crate) struct RawConfig {
     http: Http,
     database: Database,
     hotline: Hotline,
+    media: Media,
+    ivr: Ivr,
     #[serde(default)]
     agents: Vec<RawAgent>,
     log: Log,
@@ -181,12 +219,16 @@ impl RawConfig {
         check_database(&self.database, &root.key("database"), &mut c);
         let agents = check_agents(self.agents, &root.key("agents"), &mut c);
         check_hotline(&self.hotline, &agents, &root.key("hotline"), &mut c);
+        check_media(&self.media, &root.key("media"), &mut c);
+        check_ivr(&self.ivr, &root.key("ivr"), &mut c);
         let config = Config {
             sip: self.sip,
             registrar: self.registrar,
             http: self.http,
             database: self.database,
             hotline: self.hotline,
+            media: self.media,
+            ivr: self.ivr,
             agents,
             log: self.log,
         };
@@ -281,6 +323,42 @@ fn check_hotline(h: &Hotline, agents: &[Agent], at: &KeyPath, c: &mut Checker) {
     }
     if h.ring_timeout_secs == 0 {
         c.fail(at.key("ring_timeout_secs"), "must be at least 1");
+    }
+}
+
+fn check_media(m: &Media, at: &KeyPath, c: &mut Checker) {
+    if m.ip.is_unspecified() {
+        c.fail(
+            at.key("ip"),
+            "must be the address phones reach us at (it goes into SDP); 0.0.0.0 and :: are not",
+        );
+    }
+    if m.rtp_port_min < 1024 {
+        c.fail(at.key("rtp_port_min"), "must be at least 1024");
+    }
+    if u32::from(m.rtp_port_max) < u32::from(m.rtp_port_min) + 1 {
+        c.fail(
+            at.key("rtp_port_max"),
+            format!(
+                "{} leaves no RTP/RTCP pair above rtp_port_min ({})",
+                m.rtp_port_max, m.rtp_port_min
+            ),
+        );
+    }
+    if m.rtp_timeout_secs == 0 {
+        c.fail(at.key("rtp_timeout_secs"), "must be at least 1");
+    }
+    if m.record && m.recordings_dir.as_os_str().is_empty() {
+        c.fail(at.key("recordings_dir"), "must name a directory when record = true");
+    }
+}
+
+fn check_ivr(i: &Ivr, at: &KeyPath, c: &mut Checker) {
+    if i.queue_max_wait_secs == 0 {
+        c.fail(at.key("queue_max_wait_secs"), "must be at least 1");
+    }
+    if i.queue_retry_secs == 0 {
+        c.fail(at.key("queue_retry_secs"), "must be at least 1");
     }
 }
 

@@ -55,13 +55,13 @@ fn unknown_top_level_key() {
     assert_eq!(
         errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
         [
-            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`"
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`"
         ]
     );
     assert_eq!(
         errors(&format!("colour = \"blue\"\n{AGENT}")),
         [
-            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`"
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`"
         ]
     );
 }
@@ -200,7 +200,7 @@ fn every_error_in_one_round() {
     assert_eq!(
         errors(&text),
         [
-            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `agents`, `log`",
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
             "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
@@ -277,5 +277,22 @@ fn digest_algorithm_names_are_checked() {
             "[sip]\ndigest_algorithms = [\"SHA-256\", \"MD4\"]\n{AGENT}"
         )),
         ["F:2:33: sip.digest_algorithms[1]: unknown variant `MD4`, expected `MD5` or `SHA-256`"]
+    );
+}
+
+#[test]
+fn media_and_ivr_mistakes_name_their_keys() {
+    let text = format!(
+        "{AGENT}\n[media]\nip = \"0.0.0.0\"\nrtp_port_min = 30000\nrtp_port_max = 30000\nrtp_timeout_secs = 0\n\n[ivr]\nqueue_max_wait_secs = 0\nprompt_dir = \"x\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "F:7:1: media.ip: must be the address phones reach us at (it goes into SDP); 0.0.0.0 and :: are not",
+            "F:9:1: media.rtp_port_max: 30000 leaves no RTP/RTCP pair above rtp_port_min (30000)",
+            "F:10:1: media.rtp_timeout_secs: must be at least 1",
+            "F:13:1: ivr.queue_max_wait_secs: must be at least 1",
+            "F:14:1: ivr.prompt_dir: unknown field `prompt_dir`, expected one of `enabled`, `dialplans_dir`, `prompts_dir`, `prompts_override_dir`, `queue_max_wait_secs`, `queue_retry_secs`",
+        ]
     );
 }
