@@ -32,10 +32,19 @@ pub enum EndReason {
     Overload,
     Forbidden,
     Other,
+    /// The caller hung up in the IVR or while queued, before anyone answered (the missed-call
+    /// callback list, 漏接回拨, is made of these).
+    Abandoned,
+    /// The IVR finished the call itself: a guidance message, a retired number, a goodbye.
+    IvrCompleted,
+    /// A leg stopped sending RTP (a phone that vanished without BYE).
+    RtpTimeout,
+    /// Waited in the queue for the longest time allowed; nobody answered.
+    QueueTimeout,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 15] = [
+    pub const ALL: [EndReason; 19] = [
         EndReason::CallerHangup,
         EndReason::CalleeHangup,
         EndReason::Cancelled,
@@ -51,6 +60,10 @@ impl EndReason {
         EndReason::Overload,
         EndReason::Forbidden,
         EndReason::Other,
+        EndReason::Abandoned,
+        EndReason::IvrCompleted,
+        EndReason::RtpTimeout,
+        EndReason::QueueTimeout,
     ];
 
     /// Stable name: it is what the database and the spool store, so it must never change.
@@ -71,6 +84,10 @@ impl EndReason {
             EndReason::Overload => "overload",
             EndReason::Forbidden => "forbidden",
             EndReason::Other => "other",
+            EndReason::Abandoned => "abandoned",
+            EndReason::IvrCompleted => "ivr_completed",
+            EndReason::RtpTimeout => "rtp_timeout",
+            EndReason::QueueTimeout => "queue_timeout",
         }
     }
 }

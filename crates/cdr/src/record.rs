@@ -32,6 +32,12 @@ pub struct CallRecord {
     pub agent: Option<String>,
     /// `ip:port` the INVITE came from.
     pub source: Option<String>,
+    /// The IVR path the call took (node names and choices, `greeting > menu:2 > queue:default`).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// Where the call's recording is (a WAV path on the media host).
+    #[serde(default)]
+    pub recording: Option<String>,
 }
 
 impl CallRecord {
@@ -79,6 +85,8 @@ pub struct CallRecordBuilder {
     answered_at: Option<DateTime<Utc>>,
     agent: Option<String>,
     source: Option<String>,
+    route: Option<String>,
+    recording: Option<String>,
 }
 
 impl CallRecordBuilder {
@@ -106,6 +114,8 @@ impl CallRecordBuilder {
             answered_at: None,
             agent: None,
             source: None,
+            route: None,
+            recording: None,
         }
     }
 
@@ -124,6 +134,17 @@ impl CallRecordBuilder {
 
     pub fn source(&mut self, source: impl Into<String>) -> &mut Self {
         self.source = Some(source.into());
+        self
+    }
+
+    /// The IVR path so far (replaced as the call moves on).
+    pub fn route(&mut self, route: impl Into<String>) -> &mut Self {
+        self.route = Some(route.into());
+        self
+    }
+
+    pub fn recording(&mut self, path: impl Into<String>) -> &mut Self {
+        self.recording = Some(path.into());
         self
     }
 
@@ -188,6 +209,8 @@ impl CallRecordBuilder {
             sip_code,
             agent,
             source: self.source,
+            route: self.route,
+            recording: self.recording,
         }
     }
 }

@@ -17,8 +17,9 @@ fn insert_query(record: &CallRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::
     sqlx::query(
         "INSERT INTO call_records (id, sip_call_id, caller, caller_display, dialed, kind, \
          line_number, line_unit, line_mode, arrived_at, ringing_at, answered_at, ended_at, \
-         end_reason, sip_code, agent, source) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         end_reason, sip_code, agent, source, route, recording) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(record.id.as_str())
@@ -38,11 +39,13 @@ fn insert_query(record: &CallRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::
     .bind(i32::from(record.sip_code))
     .bind(record.agent.as_deref())
     .bind(record.source.as_deref())
+    .bind(record.route.as_deref())
+    .bind(record.recording.as_deref())
 }
 
 const COLUMNS: &str = "id, sip_call_id, caller, caller_display, dialed, kind, line_number, \
      line_unit, line_mode, arrived_at, ringing_at, answered_at, ended_at, end_reason, sip_code, \
-     agent, source";
+     agent, source, route, recording";
 
 impl Store {
     /// Idempotent by id: `ON CONFLICT DO NOTHING` (both SQLite and PostgreSQL) lets the spool
@@ -142,6 +145,8 @@ fn record_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
             .map_err(|_| corrupt(format!("sip_code {sip_code} is out of range")))?,
         agent: row.try_get("agent")?,
         source: row.try_get("source")?,
+        route: row.try_get("route")?,
+        recording: row.try_get("recording")?,
         id,
     })
 }

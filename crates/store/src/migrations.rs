@@ -8,12 +8,20 @@ use crate::Backend;
 /// One entry per file under `migrations/<dialect>/`, embedded so the binary needs no files at run
 /// time. Each version must exist in both dialects; sqlx records applied versions (with a checksum
 /// of the text) in `_sqlx_migrations`, so an edited, already-applied file is reported, not rerun.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "call_records",
-    include_str!("../migrations/sqlite/0001_call_records.sql"),
-    include_str!("../migrations/postgres/0001_call_records.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "call_records",
+        include_str!("../migrations/sqlite/0001_call_records.sql"),
+        include_str!("../migrations/postgres/0001_call_records.sql"),
+    ),
+    (
+        2,
+        "call_route_recording",
+        include_str!("../migrations/sqlite/0002_call_route_recording.sql"),
+        include_str!("../migrations/postgres/0002_call_route_recording.sql"),
+    ),
+];
 
 /// Built by hand rather than with `sqlx::migrate!`: the macro needs sqlx's `macros` feature and
 /// picks one directory at compile time, while the backend here is only known from the URL.

@@ -177,6 +177,8 @@ pub fn answered_record(id: &str) -> CallRecord {
         .source("10.0.0.1:5060")
         .line("12369", Some("市生态环境局".into()), "remote_seat")
         .ringing(at(1_250))
+        .route("greeting > menu:2 > queue:default")
+        .recording("data/recordings/2026/12/01/x.wav")
         .answered(Some("1001".into()), at(9_999));
     b.ended(EndReason::CallerHangup, 200, at(70_001))
 }
