@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
 ];
 
+/// How many versions there are.
+pub(crate) fn count() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Built by hand rather than with `sqlx::migrate!`: the macro needs sqlx's `macros` feature and
 /// picks one directory at compile time, while the backend here is only known from the URL.
 pub(crate) fn migrator(backend: Backend) -> Migrator {

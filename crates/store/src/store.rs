@@ -77,12 +77,17 @@ impl Store {
         }
         let pool = pool_options.connect(url).await?;
         let migrator = migrations::migrator(backend);
-        if let Err(first) = migrator.run(&pool).await {
-            // SQLite has no migration lock: two connects racing on a new file both see version 1
-            // missing and the slower one fails on CREATE TABLE. The faster one committed the
-            // table together with its migration row, so a second run sees it applied.
-            tracing::debug!(error = %first, "migration failed; retrying once");
-            migrator.run(&pool).await?;
+        // SQLite has no migration lock: two connects racing on a new file both see a version
+        // missing and the slower one fails on its DDL. The faster one committed the change
+        // together with its migration row, so a rerun sees it applied. Each failed run means
+        // one version was taken by the other connection: one retry per version is enough.
+        let mut attempt = 0;
+        while let Err(e) = migrator.run(&pool).await {
+            attempt += 1;
+            if attempt > migrations::count() {
+                return Err(e.into());
+            }
+            tracing::debug!(error = %e, attempt, "migration failed; retrying");
         }
         tracing::debug!(url = %redact(url), ?backend, "store connected and migrated");
         Ok(Store { pool, backend })
