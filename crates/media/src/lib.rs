@@ -13,6 +13,7 @@ pub mod dtmf_detect;
 pub mod g711;
 pub mod jitter;
 pub mod rtcp;
+pub mod rtp_stats;
 pub mod rtp_stream;
 pub mod sdp;
 pub mod sdp_offer;
@@ -23,6 +24,7 @@ pub use digit::Digit;
 pub use dtmf_detect::DtmfDetector;
 pub use jitter::{Frame, JitterBuffer, JitterConfig, JitterStats, Push};
 pub use rtcp::{ReportBlock, RtcpError, RtcpItem, SenderInfo};
+pub use rtp_stats::{PacketVerdict, ReceiverStats};
 pub use rtp_stream::{OutboundStream, RtpError, RtpHeader, RtpPacket};
 pub use sdp::{
     Answer, AudioSession, Codec, Direction, LocalMedia, Offer, SdpError, SessionVersion, answer,
