@@ -7,7 +7,7 @@ use crate::diagnostics::Diagnostics;
 use crate::dialplan::Node;
 use crate::error::Problem;
 use crate::key_path::KeyPath;
-use crate::parse::{Draft, node_path};
+use crate::parse::{Draft, DraftNode, node_path};
 use crate::prompt_catalog::PromptCatalog;
 use crate::template::Template;
 use crate::vars::{LineVars, STANDARD_VARS};
@@ -78,8 +78,8 @@ fn templates<'a>(name: &str, node: &'a Node) -> Vec<Placed<'a>> {
 /// nothing, which is a dialplan's own choice.
 fn known_vars(draft: &Draft) -> BTreeSet<&str> {
     let mut known: BTreeSet<&str> = STANDARD_VARS.into_iter().collect();
-    for node in draft.nodes.values().flatten() {
-        match node {
+    for draft_node in draft.nodes.values().flatten() {
+        match &draft_node.node {
             Node::Set(s) => {
                 known.insert(&s.var);
             }
@@ -89,6 +89,8 @@ fn known_vars(draft: &Draft) -> BTreeSet<&str> {
             _ => {}
         }
     }
+    // The stand-in for a bad `var`.
+    known.remove("");
     known
 }
 
@@ -109,9 +111,12 @@ pub(crate) fn structure(draft: &Draft, d: &mut Diagnostics) {
     };
     let known = known_vars(draft);
     for (name, node) in &draft.nodes {
-        let Some(node) = node else { continue };
+        let Some(DraftNode { node, .. }) = node else {
+            continue;
+        };
         for edge in node.edges() {
-            if !draft.nodes.contains_key(edge.target) {
+            // An empty target is the stand-in for one already reported.
+            if !edge.target.is_empty() && !draft.nodes.contains_key(edge.target) {
                 let mut path = node_path(name).key(edge.field);
                 if let Some(key) = edge.option {
                     path = path.key(key.encode_utf8(&mut [0; 4]));
@@ -135,6 +140,7 @@ pub(crate) fn structure(draft: &Draft, d: &mut Diagnostics) {
             );
         }
         if let Node::Branch(b) = node
+            && !b.when.variable().is_empty()
             && !known.contains(b.when.variable())
         {
             d.invalid(
@@ -160,7 +166,10 @@ pub(crate) fn structure(draft: &Draft, d: &mut Diagnostics) {
     }
     // The graph is only judged when every node was read: a node that failed to read has unknown
     // exits, and guessing would report its consequences as further mistakes.
-    let complete = draft.nodes.values().all(Option::is_some);
+    let complete = draft
+        .nodes
+        .values()
+        .all(|n| n.as_ref().is_some_and(|n| n.complete));
     if let (true, true, Some(entry)) = (entry_ok, complete, &draft.entry) {
         graph(draft, &entry.value, d);
     }
@@ -168,7 +177,7 @@ pub(crate) fn structure(draft: &Draft, d: &mut Diagnostics) {
 
 fn successors<'a>(draft: &'a Draft, name: &str) -> Vec<&'a str> {
     match draft.nodes.get(name) {
-        Some(Some(node)) => node
+        Some(Some(DraftNode { node, .. })) => node
             .edges()
             .into_iter()
             .map(|e| e.target)
@@ -206,8 +215,7 @@ fn graph(draft: &Draft, entry: &str, d: &mut Diagnostics) {
     }
     // Nodes that can reach a terminal, found backwards from the terminals until nothing changes;
     // dialplans are tens of nodes, so the quadratic loop is fine.
-    let is_terminal =
-        |n: &str| matches!(draft.nodes.get(n), Some(Some(node)) if node.is_terminal());
+    let is_terminal = |n: &str| matches!(draft.nodes.get(n), Some(Some(d)) if d.node.is_terminal());
     let mut exits: BTreeSet<&str> = draft
         .nodes
         .keys()
@@ -251,11 +259,15 @@ pub(crate) fn prompts(
 ) {
     let known = known_vars(draft);
     for (name, node) in &draft.nodes {
-        let Some(node) = node else { continue };
+        let Some(DraftNode { node, .. }) = node else {
+            continue;
+        };
         for placed in templates(name, node) {
             let t = placed.template;
+            // Empty: the stand-in for a template already reported. Unknown variables: reported,
+            // and an expansion without them would name a prompt nobody meant.
             let mut vars = t.variables();
-            if !vars.all(|v| known.contains(v)) {
+            if t.as_str().is_empty() || !vars.all(|v| known.contains(v)) {
                 continue;
             }
             let line_only = t.variables().all(|v| v.starts_with("line."));

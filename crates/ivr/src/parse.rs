@@ -3,6 +3,7 @@
 //! are in `check`.
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use chrono::NaiveTime;
 use hotline_calendar::{BusinessHours, BusinessHoursError};
@@ -47,7 +48,14 @@ pub(crate) struct Draft {
     pub(crate) entry: Option<Str>,
     pub(crate) fallback_group: String,
     pub(crate) schedules: BTreeMap<String, Option<BusinessHours>>,
-    pub(crate) nodes: BTreeMap<String, Option<Node>>,
+    pub(crate) nodes: BTreeMap<String, Option<DraftNode>>,
+}
+
+/// A node as read; `complete` is false when a field was missing or bad and a stand-in took its
+/// place (see `NodeReader`).
+pub(crate) struct DraftNode {
+    pub(crate) node: Node,
+    pub(crate) complete: bool,
 }
 
 pub(crate) fn dialplan_path() -> KeyPath {
@@ -302,26 +310,31 @@ const QUEUE_KEYS: &[&str] = &["action", "group", "also_ring", "prompt"];
 const TRANSFER_KEYS: &[&str] = &["action", "to", "prompt"];
 const HANGUP_KEYS: &[&str] = &["action", "prompt"];
 
-fn read_node(d: &mut Diagnostics, path: &KeyPath, value: &Value<'_>) -> Option<Node> {
+fn read_node(d: &mut Diagnostics, path: &KeyPath, value: &Value<'_>) -> Option<DraftNode> {
     let DeValue::Table(table) = value.get_ref() else {
         d.invalid(path, wrong_type("a table", value.get_ref()));
         return None;
     };
     let mut f = Fields::new(d, path.clone(), table);
     let action = f.required_string(d, "action")?;
+    let mut r = NodeReader {
+        d,
+        f,
+        complete: true,
+    };
     let (node, keys) = match action.value.as_str() {
-        "play" => (read_play(d, &mut f), PLAY_KEYS),
-        "menu" => (read_menu(d, &mut f), MENU_KEYS),
-        "collect" => (read_collect(d, &mut f), COLLECT_KEYS),
-        "hours" => (read_hours(d, &mut f), HOURS_KEYS),
-        "set" => (read_set(d, &mut f), SET_KEYS),
-        "branch" => (read_branch(d, &mut f), BRANCH_KEYS),
-        "queue" => (read_queue(d, &mut f), QUEUE_KEYS),
-        "transfer" => (read_transfer(d, &mut f), TRANSFER_KEYS),
-        "hangup" => (read_hangup(d, &mut f), HANGUP_KEYS),
+        "play" => (r.play(), PLAY_KEYS),
+        "menu" => (r.menu(), MENU_KEYS),
+        "collect" => (r.collect(), COLLECT_KEYS),
+        "hours" => (r.hours(), HOURS_KEYS),
+        "set" => (r.set(), SET_KEYS),
+        "branch" => (r.branch(), BRANCH_KEYS),
+        "queue" => (r.queue(), QUEUE_KEYS),
+        "transfer" => (r.transfer(), TRANSFER_KEYS),
+        "hangup" => (r.hangup(), HANGUP_KEYS),
         other => {
             // The other keys cannot be judged without knowing what the node is meant to be.
-            d.invalid(
+            r.d.invalid(
                 &action.path,
                 Problem::UnknownAction {
                     action: other.to_owned(),
@@ -330,322 +343,356 @@ fn read_node(d: &mut Diagnostics, path: &KeyPath, value: &Value<'_>) -> Option<N
             return None;
         }
     };
-    f.finish(d, keys);
-    node
+    let complete = r.complete;
+    r.f.finish(r.d, keys);
+    Some(DraftNode { node, complete })
 }
 
-fn template(d: &mut Diagnostics, s: Str) -> Option<Template> {
-    match Template::parse(&s.value) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            d.invalid(
-                &s.path,
-                Problem::BadTemplate {
-                    template: s.value,
-                    reason: e.reason(),
-                },
-            );
-            None
-        }
+/// Reads one node's fields. A field that is missing or bad is reported and replaced by a
+/// stand-in (an empty name or template, the default number) and the node is marked incomplete:
+/// the rest of it is still checked, so one mistake does not hide the others, but it is never
+/// run. Checks skip empty stand-ins, whose problem is already reported.
+struct NodeReader<'a, 't, 'i> {
+    d: &'a mut Diagnostics,
+    f: Fields<'t, 'i>,
+    complete: bool,
+}
+
+impl NodeReader<'_, '_, '_> {
+    fn bad<T>(&mut self, stand_in: T) -> T {
+        self.complete = false;
+        stand_in
     }
-}
 
-/// A required prompt (or destination): present, not empty, and a valid template.
-fn required_template(d: &mut Diagnostics, f: &mut Fields<'_, '_>, key: &str) -> Option<Template> {
-    let s = f.required_string(d, key)?;
-    template(d, s)
-}
-
-/// An optional prompt; `Err` when present but bad, so the node is not built from a stand-in.
-fn optional_template(
-    d: &mut Diagnostics,
-    f: &mut Fields<'_, '_>,
-    key: &str,
-) -> Result<Option<Template>, ()> {
-    let present = f.peek(key).is_some();
-    match f.string(d, key) {
-        None if present => Err(()),
-        None => Ok(None),
-        Some(s) if s.value.is_empty() => {
-            d.invalid(&s.path, Problem::Empty);
-            Err(())
-        }
-        Some(s) => template(d, s).map(Some).ok_or(()),
-    }
-}
-
-fn target(d: &mut Diagnostics, f: &mut Fields<'_, '_>, key: &str) -> Option<String> {
-    f.required_string(d, key).map(|s| s.value)
-}
-
-/// An optional integer with a default; `Err` when present but bad.
-fn integer_or(
-    d: &mut Diagnostics,
-    f: &mut Fields<'_, '_>,
-    key: &str,
-    default: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ()> {
-    let present = f.peek(key).is_some();
-    match f.integer(d, key, range) {
-        Some(n) => Ok(n),
-        None if present => Err(()),
-        None => Ok(default),
-    }
-}
-
-fn var_name(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<String> {
-    let s = f.required_string(d, "var")?;
-    let valid = s
-        .value
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if STANDARD_VARS.contains(&s.value.as_str()) {
-        d.invalid(&s.path, Problem::ReservedVar { name: s.value });
-        None
-    } else if !valid {
-        d.invalid(&s.path, Problem::BadVarName { name: s.value });
-        None
-    } else {
-        Some(s.value)
-    }
-}
-
-fn read_play(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let present = f.peek("prompts").is_some();
-    let prompts = match f.strings(d, "prompts") {
-        None => {
-            if !present {
-                d.invalid(&f.path().key("prompts"), Problem::Missing);
+    fn template(&mut self, s: Str) -> Template {
+        match Template::parse(&s.value) {
+            Ok(t) => t,
+            Err(e) => {
+                self.d.invalid(
+                    &s.path,
+                    Problem::BadTemplate {
+                        template: s.value,
+                        reason: e.reason(),
+                    },
+                );
+                self.bad(Template::empty())
             }
-            None
         }
-        Some(list) if list.is_empty() => {
-            d.invalid(&f.path().key("prompts"), Problem::Empty);
-            None
+    }
+
+    /// A required prompt or destination: present, not empty, and a valid template.
+    fn required_template(&mut self, key: &str) -> Template {
+        match self.f.required_string(self.d, key) {
+            Some(s) => self.template(s),
+            None => self.bad(Template::empty()),
         }
-        Some(list) => {
-            let count = list.len();
-            let mut out = Vec::with_capacity(count);
-            for s in list {
-                if s.value.is_empty() {
-                    d.invalid(&s.path, Problem::Empty);
-                } else if let Some(t) = template(d, s) {
-                    out.push(t);
+    }
+
+    /// An optional prompt: when given, not empty.
+    fn optional_template(&mut self, key: &str) -> Option<Template> {
+        let present = self.f.peek(key).is_some();
+        match self.f.string(self.d, key) {
+            None if present => self.bad(None),
+            None => None,
+            Some(s) if s.value.is_empty() => {
+                self.d.invalid(&s.path, Problem::Empty);
+                self.bad(None)
+            }
+            Some(s) => Some(self.template(s)),
+        }
+    }
+
+    fn target(&mut self, key: &str) -> String {
+        match self.f.required_string(self.d, key) {
+            Some(s) => s.value,
+            None => self.bad(String::new()),
+        }
+    }
+
+    fn boolean(&mut self, key: &str, default: bool) -> bool {
+        let present = self.f.peek(key).is_some();
+        let value = self.f.boolean(self.d, key, default);
+        if present
+            && !matches!(
+                self.f.peek(key).map(|v| v.get_ref()),
+                Some(DeValue::Boolean(_))
+            )
+        {
+            self.complete = false;
+        }
+        value
+    }
+
+    fn integer_or(&mut self, key: &str, default: u32, range: RangeInclusive<u32>) -> u32 {
+        let present = self.f.peek(key).is_some();
+        match self.f.integer(self.d, key, range) {
+            Some(n) => n,
+            None if present => self.bad(default),
+            None => default,
+        }
+    }
+
+    fn var_name(&mut self) -> String {
+        let Some(s) = self.f.required_string(self.d, "var") else {
+            return self.bad(String::new());
+        };
+        let valid = s
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && s.value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if STANDARD_VARS.contains(&s.value.as_str()) {
+            self.d
+                .invalid(&s.path, Problem::ReservedVar { name: s.value });
+            self.bad(String::new())
+        } else if !valid {
+            self.d
+                .invalid(&s.path, Problem::BadVarName { name: s.value });
+            self.bad(String::new())
+        } else {
+            s.value
+        }
+    }
+
+    fn play(&mut self) -> Node {
+        let present = self.f.peek("prompts").is_some();
+        let mut prompts = Vec::new();
+        match self.f.strings(self.d, "prompts") {
+            None => {
+                if !present {
+                    self.d
+                        .invalid(&self.f.path().key("prompts"), Problem::Missing);
+                }
+                self.complete = false;
+            }
+            Some(list) => {
+                if list.is_empty() {
+                    self.d
+                        .invalid(&self.f.path().key("prompts"), Problem::Empty);
+                    self.complete = false;
+                }
+                if let Some(DeValue::Array(all)) = self.f.peek("prompts").map(|v| v.get_ref())
+                    && all.len() != list.len()
+                {
+                    // Elements of the wrong type were reported and left out.
+                    self.complete = false;
+                }
+                for s in list {
+                    if s.value.is_empty() {
+                        self.d.invalid(&s.path, Problem::Empty);
+                        self.complete = false;
+                    } else {
+                        let t = self.template(s);
+                        prompts.push(t);
+                    }
                 }
             }
-            (out.len() == count).then_some(out)
         }
-    };
-    let interruptible = f.boolean(d, "interruptible", false);
-    let next = target(d, f, "next");
-    Some(Node::Play(Play {
-        prompts: prompts?,
-        interruptible,
-        next: next?,
-    }))
-}
-
-fn read_options(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<BTreeMap<char, String>> {
-    let present = f.peek("options").is_some();
-    let Some(mut table) = f.table(d, "options") else {
-        if !present {
-            d.invalid(&f.path().key("options"), Problem::Missing);
-        }
-        return None;
-    };
-    let path = table.path().clone();
-    let entries = table.entries();
-    if entries.is_empty() {
-        d.invalid(&path, Problem::Empty);
-        return None;
+        let interruptible = self.boolean("interruptible", false);
+        let next = self.target("next");
+        Node::Play(Play {
+            prompts,
+            interruptible,
+            next,
+        })
     }
-    let mut options = BTreeMap::new();
-    let mut ok = true;
-    for (key, value) in entries {
-        let at = path.key(key);
-        let Some(digit) = dtmf::single_key(key) else {
-            d.invalid(
-                &at,
-                Problem::NotDtmf {
-                    key: key.to_owned(),
+
+    fn options(&mut self) -> BTreeMap<char, String> {
+        let mut options = BTreeMap::new();
+        let present = self.f.peek("options").is_some();
+        let Some(mut table) = self.f.table(self.d, "options") else {
+            if !present {
+                self.d
+                    .invalid(&self.f.path().key("options"), Problem::Missing);
+            }
+            return self.bad(options);
+        };
+        let path = table.path().clone();
+        let entries = table.entries();
+        if entries.is_empty() {
+            self.d.invalid(&path, Problem::Empty);
+            self.complete = false;
+        }
+        for (key, value) in entries {
+            let at = path.key(key);
+            let digit = dtmf::single_key(key);
+            if digit.is_none() {
+                self.d.invalid(
+                    &at,
+                    Problem::NotDtmf {
+                        key: key.to_owned(),
+                    },
+                );
+                self.complete = false;
+            }
+            let target = match value.get_ref() {
+                DeValue::String(s) if s.is_empty() => {
+                    self.d.invalid(&at, Problem::Empty);
+                    self.bad(String::new())
+                }
+                DeValue::String(s) => s.to_string(),
+                other => {
+                    self.d.invalid(&at, wrong_type("a node name", other));
+                    self.bad(String::new())
+                }
+            };
+            if let Some(digit) = digit {
+                options.insert(digit, target);
+            }
+        }
+        options
+    }
+
+    fn menu(&mut self) -> Node {
+        Node::Menu(Menu {
+            prompt: self.required_template("prompt"),
+            options: self.options(),
+            timeout_secs: self.integer_or("timeout_secs", 5, 1..=120),
+            retries: self.integer_or("retries", 2, 0..=9),
+            interruptible: self.boolean("interruptible", true),
+            invalid_prompt: self.optional_template("invalid_prompt"),
+            no_input_prompt: self.optional_template("no_input_prompt"),
+            on_no_input: self.target("on_no_input"),
+            on_failure: self.target("on_failure"),
+        })
+    }
+
+    fn collect(&mut self) -> Node {
+        let prompt = self.required_template("prompt");
+        let var = self.var_name();
+        let min_digits = self.integer_or("min_digits", 1, 0..=MAX_DIGITS);
+        let max_present = self.f.peek("max_digits").is_some();
+        let max_digits = match self.f.integer(self.d, "max_digits", 1..=MAX_DIGITS) {
+            Some(n) => Some(n),
+            None => {
+                if !max_present {
+                    self.d
+                        .invalid(&self.f.path().key("max_digits"), Problem::Missing);
+                }
+                self.bad(None)
+            }
+        };
+        if let Some(max) = max_digits
+            && min_digits > max
+        {
+            self.d.invalid(
+                &self.f.path().key("min_digits"),
+                Problem::DigitBounds {
+                    min: min_digits,
+                    max,
                 },
             );
-            ok = false;
-            continue;
-        };
-        match value.get_ref() {
-            DeValue::String(s) if s.is_empty() => {
-                d.invalid(&at, Problem::Empty);
-                ok = false;
-            }
-            DeValue::String(s) => {
-                options.insert(digit, s.to_string());
-            }
-            other => {
-                d.invalid(&at, wrong_type("a node name", other));
-                ok = false;
-            }
+            self.complete = false;
         }
-    }
-    ok.then_some(options)
-}
-
-fn read_menu(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let prompt = required_template(d, f, "prompt");
-    let options = read_options(d, f);
-    let timeout_secs = integer_or(d, f, "timeout_secs", 5, 1..=120);
-    let retries = integer_or(d, f, "retries", 2, 0..=9);
-    let interruptible = f.boolean(d, "interruptible", true);
-    let invalid_prompt = optional_template(d, f, "invalid_prompt");
-    let no_input_prompt = optional_template(d, f, "no_input_prompt");
-    let on_no_input = target(d, f, "on_no_input");
-    let on_failure = target(d, f, "on_failure");
-    Some(Node::Menu(Menu {
-        prompt: prompt?,
-        options: options?,
-        timeout_secs: timeout_secs.ok()?,
-        retries: retries.ok()?,
-        interruptible,
-        invalid_prompt: invalid_prompt.ok()?,
-        no_input_prompt: no_input_prompt.ok()?,
-        on_no_input: on_no_input?,
-        on_failure: on_failure?,
-    }))
-}
-
-fn read_collect(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let prompt = required_template(d, f, "prompt");
-    let var = var_name(d, f);
-    let min_digits = integer_or(d, f, "min_digits", 1, 0..=MAX_DIGITS);
-    let max_present = f.peek("max_digits").is_some();
-    let max_digits = f.integer(d, "max_digits", 1..=MAX_DIGITS);
-    if !max_present {
-        d.invalid(&f.path().key("max_digits"), Problem::Missing);
-    }
-    if let (Ok(min), Some(max)) = (min_digits, max_digits)
-        && min > max
-    {
-        d.invalid(
-            &f.path().key("min_digits"),
-            Problem::DigitBounds { min, max },
-        );
-    }
-    let terminator = match f.string(d, "terminator") {
-        None => Ok(None),
-        Some(s) => match dtmf::single_key(&s.value) {
-            Some(key) => Ok(Some(key)),
+        let terminator = match self.f.string(self.d, "terminator") {
             None => {
-                d.invalid(&s.path, Problem::NotDtmf { key: s.value });
-                Err(())
+                if self.f.peek("terminator").is_some() {
+                    self.complete = false;
+                }
+                None
             }
-        },
-    };
-    let first = integer_or(d, f, "first_digit_timeout_secs", 8, 1..=120);
-    let inter = integer_or(d, f, "inter_digit_timeout_secs", 4, 1..=60);
-    let retries = integer_or(d, f, "retries", 1, 0..=9);
-    let interruptible = f.boolean(d, "interruptible", true);
-    let invalid_prompt = optional_template(d, f, "invalid_prompt");
-    let no_input_prompt = optional_template(d, f, "no_input_prompt");
-    let next = target(d, f, "next");
-    let on_failure = target(d, f, "on_failure");
-    let (min_digits, max_digits) = (min_digits.ok()?, max_digits?);
-    if min_digits > max_digits {
-        return None;
+            Some(s) => match dtmf::single_key(&s.value) {
+                Some(key) => Some(key),
+                None => {
+                    self.d.invalid(&s.path, Problem::NotDtmf { key: s.value });
+                    self.bad(None)
+                }
+            },
+        };
+        Node::Collect(Collect {
+            prompt,
+            var,
+            min_digits,
+            max_digits: max_digits.unwrap_or(MAX_DIGITS),
+            terminator,
+            first_digit_timeout_secs: self.integer_or("first_digit_timeout_secs", 8, 1..=120),
+            inter_digit_timeout_secs: self.integer_or("inter_digit_timeout_secs", 4, 1..=60),
+            retries: self.integer_or("retries", 1, 0..=9),
+            interruptible: self.boolean("interruptible", true),
+            invalid_prompt: self.optional_template("invalid_prompt"),
+            no_input_prompt: self.optional_template("no_input_prompt"),
+            next: self.target("next"),
+            on_failure: self.target("on_failure"),
+        })
     }
-    Some(Node::Collect(Collect {
-        prompt: prompt?,
-        var: var?,
-        min_digits,
-        max_digits,
-        terminator: terminator.ok()?,
-        first_digit_timeout_secs: first.ok()?,
-        inter_digit_timeout_secs: inter.ok()?,
-        retries: retries.ok()?,
-        interruptible,
-        invalid_prompt: invalid_prompt.ok()?,
-        no_input_prompt: no_input_prompt.ok()?,
-        next: next?,
-        on_failure: on_failure?,
-    }))
-}
 
-fn read_hours(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let schedule = target(d, f, "schedule");
-    let open = target(d, f, "open");
-    let closed = target(d, f, "closed");
-    Some(Node::Hours(Hours {
-        schedule: schedule?,
-        open: open?,
-        closed: closed?,
-    }))
-}
-
-fn read_set(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let var = var_name(d, f);
-    // An empty value is allowed: it clears the variable.
-    let present = f.peek("value").is_some();
-    let value = f.string(d, "value");
-    if !present {
-        d.invalid(&f.path().key("value"), Problem::Missing);
+    fn hours(&mut self) -> Node {
+        Node::Hours(Hours {
+            schedule: self.target("schedule"),
+            open: self.target("open"),
+            closed: self.target("closed"),
+        })
     }
-    let value = value.and_then(|s| template(d, s));
-    let next = target(d, f, "next");
-    Some(Node::Set(SetVar {
-        var: var?,
-        value: value?,
-        next: next?,
-    }))
-}
 
-fn read_branch(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let when = f.required_string(d, "when").and_then(|s| {
-        let parsed = Condition::parse(&s.value);
-        if parsed.is_none() {
-            d.invalid(&s.path, Problem::BadCondition { text: s.value });
-        }
-        parsed
-    });
-    let then = target(d, f, "then");
-    let otherwise = target(d, f, "else");
-    Some(Node::Branch(Branch {
-        when: when?,
-        then: then?,
-        otherwise: otherwise?,
-    }))
-}
+    fn set(&mut self) -> Node {
+        let var = self.var_name();
+        // An empty value is allowed: it clears the variable.
+        let present = self.f.peek("value").is_some();
+        let value = match self.f.string(self.d, "value") {
+            Some(s) => self.template(s),
+            None => {
+                if !present {
+                    self.d
+                        .invalid(&self.f.path().key("value"), Problem::Missing);
+                }
+                self.bad(Template::empty())
+            }
+        };
+        Node::Set(SetVar {
+            var,
+            value,
+            next: self.target("next"),
+        })
+    }
 
-fn read_queue(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let group = f.required_string(d, "group");
-    // Unlike a prompt, an empty `also_ring` is allowed: it means nobody is rung in parallel.
-    let also_ring = match f.string(d, "also_ring") {
-        None => Ok(None),
-        Some(s) => template(d, s).map(Some).ok_or(()),
-    };
-    let prompt = optional_template(d, f, "prompt");
-    Some(Node::Queue(Queue {
-        group: group?.value,
-        also_ring: also_ring.ok()?,
-        prompt: prompt.ok()?,
-    }))
-}
+    fn branch(&mut self) -> Node {
+        let when = match self.f.required_string(self.d, "when") {
+            Some(s) => match Condition::parse(&s.value) {
+                Some(c) => c,
+                None => {
+                    self.d
+                        .invalid(&s.path, Problem::BadCondition { text: s.value });
+                    self.bad(Condition::IsTrue(String::new()))
+                }
+            },
+            None => self.bad(Condition::IsTrue(String::new())),
+        };
+        Node::Branch(Branch {
+            when,
+            then: self.target("then"),
+            otherwise: self.target("else"),
+        })
+    }
 
-fn read_transfer(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let to = required_template(d, f, "to");
-    let prompt = optional_template(d, f, "prompt");
-    Some(Node::Transfer(Transfer {
-        to: to?,
-        prompt: prompt.ok()?,
-    }))
-}
+    fn queue(&mut self) -> Node {
+        let group = self.target("group");
+        // Unlike a prompt, an empty `also_ring` is allowed: it means nobody is rung in parallel.
+        let present = self.f.peek("also_ring").is_some();
+        let also_ring = match self.f.string(self.d, "also_ring") {
+            Some(s) => Some(self.template(s)),
+            None if present => self.bad(None),
+            None => None,
+        };
+        Node::Queue(Queue {
+            group,
+            also_ring,
+            prompt: self.optional_template("prompt"),
+        })
+    }
 
-fn read_hangup(d: &mut Diagnostics, f: &mut Fields<'_, '_>) -> Option<Node> {
-    let prompt = optional_template(d, f, "prompt");
-    Some(Node::Hangup(Hangup {
-        prompt: prompt.ok()?,
-    }))
+    fn transfer(&mut self) -> Node {
+        Node::Transfer(Transfer {
+            to: self.required_template("to"),
+            prompt: self.optional_template("prompt"),
+        })
+    }
+
+    fn hangup(&mut self) -> Node {
+        Node::Hangup(Hangup {
+            prompt: self.optional_template("prompt"),
+        })
+    }
 }

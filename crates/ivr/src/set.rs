@@ -250,7 +250,8 @@ fn build(draft: Draft, source: &str, calendar: &Arc<Calendar>) -> Option<Dialpla
     }
     let mut nodes = BTreeMap::new();
     for (name, node) in draft.nodes {
-        nodes.insert(name, node?);
+        let node = node.filter(|n| n.complete)?;
+        nodes.insert(name, node.node);
     }
     Some(Dialplan {
         name: draft.name?.value,

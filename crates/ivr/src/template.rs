@@ -70,6 +70,14 @@ impl Template {
         })
     }
 
+    /// The empty template: a stand-in for one that failed to read.
+    pub(crate) fn empty() -> Template {
+        Template {
+            text: String::new(),
+            parts: Vec::new(),
+        }
+    }
+
     /// The text as written in the dialplan.
     pub fn as_str(&self) -> &str {
         &self.text
