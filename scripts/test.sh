@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
+# dumpcap (Wireshark's capture tool, in the tshark package) records the RTP the IVR sends.
+command -v dumpcap >/dev/null || need+=(tshark)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then

@@ -41,6 +41,11 @@ fn hotline_bin() -> Result<PathBuf> {
     )
 }
 
+/// Config for tests of the signalling-only B2BUA (`[ivr] enabled = false`): 12345 rings the
+/// agents at once with the caller's SDP passed through, as before the IVR existed. The IVR and
+/// anchored-media path has its own tests (ivr_media.rs, ivr_baresip.rs).
+pub const SIGNALLING_ONLY: &str = "[ivr]\nenabled = false\n";
+
 /// The demo agents every test config registers (id, password).
 pub const AGENTS: [(&str, &str); 3] = [
     ("1001", "demo1001"),
@@ -462,4 +467,156 @@ impl SippArgs {
     pub fn build(self, calls: u32) -> Vec<String> {
         self.arg("-m", calls).arg("-timeout", 30).0
     }
+}
+
+/// One UDP datagram seen on the loopback interface.
+#[derive(Debug, Clone)]
+pub struct Datagram {
+    pub src_port: u16,
+    pub dst_port: u16,
+    /// Capture time, microseconds since the Unix epoch.
+    pub at_us: u64,
+    pub payload: Vec<u8>,
+}
+
+/// A packet capture on `lo` with Wireshark's dumpcap (root, as CI runs): how the tests see the
+/// RTP the hotline sends to a SIPp caller, which SIPp itself does not keep.
+pub struct Capture {
+    child: Option<Child>,
+    path: PathBuf,
+}
+
+impl Capture {
+    /// Captures UDP to or from `port` into `dir/name.pcap`; returns once dumpcap is capturing.
+    pub fn start(dir: &Path, name: &str, port: u16) -> Result<Self> {
+        which("dumpcap")?;
+        let path = dir.join(format!("{name}.pcap"));
+        let log = dir.join(format!("{name}.dumpcap.log"));
+        let child = Command::new("dumpcap")
+            .args([
+                "-i",
+                "lo",
+                "-P",
+                "-q",
+                "-f",
+                &format!("udp port {port}"),
+                "-w",
+            ])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("spawn dumpcap")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Capturing on") {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("dumpcap did not start capturing: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self {
+            child: Some(child),
+            path,
+        })
+    }
+
+    /// Stops the capture and returns its UDP datagrams in capture order.
+    pub fn stop(mut self) -> Result<Vec<Datagram>> {
+        if let Some(mut c) = self.child.take() {
+            // SIGINT lets dumpcap flush and close the file.
+            Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status()
+                .ok();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while c.try_wait()?.is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            c.kill().ok();
+            c.wait().ok();
+        }
+        parse_pcap(&std::fs::read(&self.path)?)
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+/// Reads a classic pcap file of Ethernet (Linux loopback) or raw IPv4 frames.
+pub fn parse_pcap(data: &[u8]) -> Result<Vec<Datagram>> {
+    if data.len() < 24 {
+        bail!("pcap too short ({} bytes)", data.len());
+    }
+    let magic = u32::from_le_bytes(data[0..4].try_into()?);
+    let (le, nanos) = match magic {
+        0xa1b2_c3d4 => (true, false),
+        0xa1b2_3c4d => (true, true),
+        0xd4c3_b2a1 => (false, false),
+        0x4d3c_b2a1 => (false, true),
+        m => bail!("not a pcap file (magic {m:#x})"),
+    };
+    let u32_at = |b: &[u8], o: usize| -> u32 {
+        let a: [u8; 4] = b[o..o + 4].try_into().unwrap_or([0; 4]);
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let link = u32_at(data, 20);
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= data.len() {
+        let sec = u64::from(u32_at(data, off));
+        let frac = u64::from(u32_at(data, off + 4));
+        let len = u32_at(data, off + 8) as usize;
+        off += 16;
+        if off + len > data.len() {
+            break;
+        }
+        let frame = &data[off..off + len];
+        off += len;
+        let ip = match link {
+            1 if frame.len() > 14 && frame[12..14] == [0x08, 0x00] => &frame[14..],
+            101 | 228 => frame,
+            _ => continue,
+        };
+        if ip.len() < 20 || ip[0] >> 4 != 4 || ip[9] != 17 {
+            continue;
+        }
+        let ihl = usize::from(ip[0] & 0x0f) * 4;
+        let Some(udp) = ip.get(ihl..) else { continue };
+        if udp.len() < 8 {
+            continue;
+        }
+        let at_us = sec * 1_000_000 + if nanos { frac / 1000 } else { frac };
+        out.push(Datagram {
+            src_port: u16::from_be_bytes([udp[0], udp[1]]),
+            dst_port: u16::from_be_bytes([udp[2], udp[3]]),
+            at_us,
+            payload: udp[8..].to_vec(),
+        });
+    }
+    Ok(out)
+}
+
+/// A prompt as the hotline sends it: the shipped WAV's samples, µ-law encoded.
+pub fn prompt_ulaw(name: &str) -> Result<Vec<u8>> {
+    let path = repo_root().join(format!("dialplans/prompts/zh/{name}.wav"));
+    let mut r = hound::WavReader::open(&path).with_context(|| path.display().to_string())?;
+    let samples: Vec<i16> = r.samples::<i16>().collect::<Result<_, _>>()?;
+    Ok(samples
+        .iter()
+        .map(|&s| hotline_media::g711::linear_to_ulaw(s))
+        .collect())
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use hotline_cdr::EndReason;
-use hotline_tests::{Hotline, free_udp_port, scenario, sipp_run, which};
+use hotline_tests::{Hotline, SIGNALLING_ONLY, free_udp_port, scenario, sipp_run, which};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,10 @@ fn baresip_registers_answers_and_is_hung_up() -> Result<()> {
     which("baresip")?;
     // baresip 1.0 (libre) gives up on a 401 that also offers SHA-256 ("Function not
     // implemented"): phones like it need the MD5-only challenge this setting gives.
-    let hl = Hotline::start_with("", &[("HOTLINE_SIP__DIGEST_ALGORITHMS", r#"["MD5"]"#)])?;
+    let hl = Hotline::start_with(
+        SIGNALLING_ONLY,
+        &[("HOTLINE_SIP__DIGEST_ALGORITHMS", r#"["MD5"]"#)],
+    )?;
     let dir = hl.dir.path().join("baresip");
     std::fs::create_dir_all(&dir)?;
     let port = free_udp_port();

@@ -2,7 +2,7 @@
 //! spools their records to disk; when the database appears, the spool is replayed into it, once.
 
 use anyhow::{Context, Result};
-use hotline_tests::{Hotline, status_of, udp_exchange};
+use hotline_tests::{Hotline, SIGNALLING_ONLY, status_of, udp_exchange};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -39,7 +39,7 @@ fn records_are_spooled_while_postgres_is_away_and_replayed_when_it_returns() -> 
     );
     let dir = tempfile::tempdir()?;
     let spool = dir.path().join("spool").join(hotline_store::SPOOL_FILE);
-    let hl = Hotline::start_in(dir, url.clone(), "", &[])?;
+    let hl = Hotline::start_in(dir, url.clone(), SIGNALLING_ONLY, &[])?;
 
     // Three calls with nobody staffed: each is answered 480 and leaves a record.
     for i in 0..3 {

@@ -3,7 +3,9 @@
 
 use anyhow::Result;
 use hotline_registrar::{Algorithm, QopAuth, response};
-use hotline_tests::{Hotline, free_udp_port, register_agent, status_of, udp_exchange};
+use hotline_tests::{
+    Hotline, SIGNALLING_ONLY, free_udp_port, register_agent, status_of, udp_exchange,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -32,7 +34,7 @@ fn final_of(replies: &[String]) -> (u16, String) {
 
 #[test]
 fn options_unknown_offline_and_unstaffed() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let s = hl.sip_udp;
     let w = Duration::from_secs(2);
     let opt = udp_exchange(
@@ -133,7 +135,7 @@ fn max_forwards_and_loops() -> Result<()> {
 
 #[test]
 fn invite_authentication_when_configured() -> Result<()> {
-    let hl = Hotline::start_with("", &[("HOTLINE_SIP__INVITE_AUTH", "always")])?;
+    let hl = Hotline::start_with(SIGNALLING_ONLY, &[("HOTLINE_SIP__INVITE_AUTH", "always")])?;
     let s = hl.sip_udp;
     let w = Duration::from_secs(2);
     let sock = std::net::UdpSocket::bind("127.0.0.1:0")?;

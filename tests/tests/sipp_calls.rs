@@ -1,10 +1,13 @@
 //! End to end with SIPp against the built server: registration with digest authentication, calls to
 //! 12345 bridged by the B2BUA, agent-to-agent calls through the proxy, CANCEL, BYE from either side,
 //! merged lines carrying their origin, twenty callers, and the call records each call leaves.
+//! These run the signalling-only B2BUA (`SIGNALLING_ONLY`); the IVR path is in ivr_media.rs.
 
 use anyhow::Result;
 use hotline_cdr::{CallKind, EndReason};
-use hotline_tests::{Hotline, Sipp, SippArgs, free_udp_port, register_agent, sipp_run, sipp_spawn};
+use hotline_tests::{
+    Hotline, SIGNALLING_ONLY, Sipp, SippArgs, free_udp_port, register_agent, sipp_run, sipp_spawn,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -54,7 +57,7 @@ fn call(
 
 #[test]
 fn register_with_digest_and_refuse_a_wrong_password() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     register_agent(&dir, hl.sip_udp, "1002", "demo1002", free_udp_port())?;
     let args = SippArgs::new("register_bad_password.xml")
@@ -69,7 +72,7 @@ fn register_with_digest_and_refuse_a_wrong_password() -> Result<()> {
 
 #[test]
 fn hotline_call_is_bridged_to_an_agent_and_recorded() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,
@@ -111,7 +114,7 @@ fn hotline_call_is_bridged_to_an_agent_and_recorded() -> Result<()> {
 
 #[test]
 fn agent_to_agent_call_is_proxied_and_recorded() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,
@@ -138,7 +141,7 @@ fn agent_to_agent_call_is_proxied_and_recorded() -> Result<()> {
 
 #[test]
 fn agent_hangs_up_first() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     for dial in ["12345", "1003"] {
         let uas = agent(
@@ -167,7 +170,7 @@ fn agent_hangs_up_first() -> Result<()> {
 
 #[test]
 fn caller_cancels_before_the_answer() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     for dial in ["12345", "1001"] {
         let uas = agent(
@@ -196,7 +199,7 @@ fn caller_cancels_before_the_answer() -> Result<()> {
 
 #[test]
 fn merged_and_remote_seat_lines_enter_the_hotline_with_their_origin() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     // 12312 is a direct-merge line (T2), 12369 the environment bureau's remote-seat line (T3).
     let uas = agent(
@@ -227,7 +230,7 @@ fn merged_and_remote_seat_lines_enter_the_hotline_with_their_origin() -> Result<
 
 #[test]
 fn twenty_callers_five_at_a_time() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,
@@ -264,7 +267,7 @@ fn twenty_callers_five_at_a_time() -> Result<()> {
 
 #[test]
 fn sigterm_hangs_up_calls_in_progress_and_flushes_their_records() -> Result<()> {
-    let mut hl = Hotline::start("")?;
+    let mut hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,
@@ -297,7 +300,7 @@ fn sigterm_hangs_up_calls_in_progress_and_flushes_their_records() -> Result<()> 
 
 #[test]
 fn caller_over_tcp_reaches_an_agent_over_udp() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,
@@ -326,7 +329,7 @@ fn caller_over_tcp_reaches_an_agent_over_udp() -> Result<()> {
 
 #[test]
 fn hold_and_resume_re_invites_reach_the_other_side() -> Result<()> {
-    let hl = Hotline::start("")?;
+    let hl = Hotline::start(SIGNALLING_ONLY)?;
     let dir = hl.dir.path().to_path_buf();
     // Through the B2BUA (12345: relayed between the two dialogs) and through the proxy (1001).
     for dial in ["12345", "1001"] {
@@ -354,7 +357,10 @@ fn hold_and_resume_re_invites_reach_the_other_side() -> Result<()> {
 fn in_flight_limit_counts_call_setups_not_finished_calls() -> Result<()> {
     // With room for 2 INVITEs in flight, 10 calls one after another must all go through: a call
     // stops counting at its final response, not 32 s later when its transaction is gone.
-    let hl = Hotline::start_with("", &[("HOTLINE_SIP__MAX_INFLIGHT_TRANSACTIONS", "2")])?;
+    let hl = Hotline::start_with(
+        SIGNALLING_ONLY,
+        &[("HOTLINE_SIP__MAX_INFLIGHT_TRANSACTIONS", "2")],
+    )?;
     let dir = hl.dir.path().to_path_buf();
     let uas = agent(
         &hl,

@@ -174,9 +174,12 @@ fn garbage_floods_and_oversized_datagrams_neither_crash_nor_stall_nor_fill_the_l
         .lines()
         .filter(|l| l.contains("refused SIP datagram"))
         .count();
+    // 20 lines and one summary per second the flood and the checks took, and never 3,000.
+    let secs = started.elapsed().as_secs() + 1;
+    let bound = (21 * secs).max(60) as usize;
     assert!(
-        refused > 0 && refused <= 60,
-        "{refused} refusal lines logged"
+        refused > 0 && refused <= bound,
+        "{refused} refusal lines logged in {secs} s (bound {bound})"
     );
     Ok(())
 }

@@ -37,7 +37,10 @@ pub enum MediaNotice {
         digit: Digit,
         source: DtmfSource,
     },
-    PlaybackDone,
+    /// The playback started by [`CallMediaHandle::play`] that returned `id` finished. A stopped
+    /// or replaced playback raises nothing, and the id tells a completion that crossed a newer
+    /// play in the channel from the newer one's.
+    PlaybackDone { id: u64 },
     RtpTimeout {
         leg: LegId,
     },
@@ -50,7 +53,7 @@ pub enum MediaNotice {
 }
 
 enum Command {
-    Play(Vec<EncodedAudio>, bool),
+    Play(u64, Vec<EncodedAudio>, bool),
     Stop,
     Inband(bool),
     Attach(Box<PortPair>, LegConfig, Option<PathBuf>),
@@ -62,6 +65,7 @@ enum Command {
 #[derive(Clone)]
 pub struct CallMediaHandle {
     tx: mpsc::UnboundedSender<Command>,
+    next_play: Arc<std::sync::atomic::AtomicU64>,
     prompts: Arc<PromptCache>,
     codec: hotline_media::Codec,
     port: u16,
@@ -73,10 +77,11 @@ impl CallMediaHandle {
         self.port
     }
 
-    /// Plays the named prompts in order. A prompt that cannot be loaded is skipped with a
-    /// warning, so a broken file never leaves a caller waiting for a PlaybackDone that does
-    /// not come. Returns the names that were missing.
-    pub fn play(&self, names: &[String], looping: bool) -> Vec<String> {
+    /// Plays the named prompts in order; returns the id its [`MediaNotice::PlaybackDone`] will
+    /// carry, and the names that could not be loaded. Those are skipped with a warning, so a
+    /// broken file never leaves a caller waiting for a completion that does not come.
+    pub fn play(&self, names: &[String], looping: bool) -> (u64, Vec<String>) {
+        let id = self.next_play.fetch_add(1, Ordering::Relaxed) + 1;
         let mut items = Vec::with_capacity(names.len());
         let mut missing = Vec::new();
         for n in names {
@@ -88,8 +93,8 @@ impl CallMediaHandle {
                 }
             }
         }
-        self.tx.send(Command::Play(items, looping)).ok();
-        missing
+        self.tx.send(Command::Play(id, items, looping)).ok();
+        (id, missing)
     }
 
     pub fn stop_playback(&self) {
@@ -128,6 +133,7 @@ pub fn spawn_call(
     let (tx, rx) = mpsc::unbounded_channel();
     let handle = CallMediaHandle {
         tx,
+        next_play: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         prompts,
         codec: caller.codec,
         port: pair.rtp_port(),
@@ -155,6 +161,8 @@ async fn run(
     let mut peer: Option<Box<PortPair>> = None;
     let mut recorder: Option<Recorder> = None;
     let mut recording_path: Option<PathBuf> = None;
+    // The play whose completion the session will report next.
+    let mut playing: u64 = 0;
     let mut cbuf = vec![0u8; 2048];
     let mut pbuf = vec![0u8; 2048];
     let mut rtcp_buf = vec![0u8; 1500];
@@ -196,7 +204,10 @@ async fn run(
                 let Some(cmd) = cmd else { break };
                 let now = now_micros();
                 match cmd {
-                    Command::Play(items, looping) => media.play(items, looping, now),
+                    Command::Play(id, items, looping) => {
+                        playing = id;
+                        media.play(items, looping, now);
+                    }
                     Command::Stop => media.stop_playback(),
                     Command::Inband(on) => media.set_inband_dtmf(on, now),
                     Command::Attach(pair, cfg, record) => {
@@ -244,7 +255,7 @@ async fn run(
                 }
                 MediaEvent::Digit { .. } => {}
                 MediaEvent::PlaybackDone => {
-                    notices.send(MediaNotice::PlaybackDone).ok();
+                    notices.send(MediaNotice::PlaybackDone { id: playing }).ok();
                 }
                 MediaEvent::RtpTimeout { leg } => {
                     STATS.rtp_timeouts.fetch_add(1, Ordering::Relaxed);

@@ -122,7 +122,8 @@ async fn a_prompt_reaches_the_phone_paced_and_intact_and_digits_come_back() {
         prompts,
         tx,
     );
-    assert!(h.play(&["hello".into(), "missing".into()], false) == vec!["missing".to_string()]);
+    let (id, missing) = h.play(&["hello".into(), "missing".into()], false);
+    assert_eq!(missing, vec!["missing".to_string()]);
     let mut got = Vec::new();
     let mut times = Vec::new();
     while got.len() < 1600 {
@@ -145,7 +146,7 @@ async fn a_prompt_reaches_the_phone_paced_and_intact_and_digits_come_back() {
         assert_eq!(expect, *b);
     }
     match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
-        Ok(Some(MediaNotice::PlaybackDone)) => {}
+        Ok(Some(MediaNotice::PlaybackDone { id: done })) => assert_eq!(done, id),
         other => panic!("expected PlaybackDone, got {other:?}"),
     }
     // The phone presses 9 (RFC 4733).

@@ -2,6 +2,7 @@
 //! (health, metrics); `check` validates the configuration; `passwd` prints the digest hashes an
 //! agent's entry needs so no password has to be written into the config.
 
+mod embedded;
 mod http;
 mod settings;
 

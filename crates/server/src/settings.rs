@@ -1,9 +1,10 @@
 //! From the loaded configuration to what each service takes.
 
-use hotline_config::{Hotlines, InviteAuth, ModeKind};
-use hotline_sip::{AgentInfo, LineInfo, NumberPlan, SipConfig};
+use hotline_config::{Hotlines, InviteAuth, Mode, ModeKind};
+use hotline_sip::{AgentInfo, LineInfo, MediaSetup, NumberPlan, SipConfig};
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,13 +34,148 @@ struct Plan(Hotlines);
 impl NumberPlan for Plan {
     fn line(&self, user: &str) -> Option<LineInfo> {
         let line = self.0.lookup(user)?;
-        let unit = (line.kind() != ModeKind::Hotline).then(|| line.unit.clone());
-        Some(LineInfo {
-            number: user.to_string(),
-            unit,
-            mode: line.kind().as_str().to_string(),
-        })
+        // Retirement is a matter of today's date in Beijing (T2's transition end).
+        let today = hotline_calendar::beijing_date(chrono::Utc::now())?;
+        Some(line_info(line, user, today))
     }
+}
+
+fn line_info(line: &hotline_config::Line, number: &str, today: chrono::NaiveDate) -> LineInfo {
+    let unit = (line.kind() != ModeKind::Hotline).then(|| line.unit.clone());
+    let (mut target, mut trunk, mut guidance) = (None, None, None);
+    match &line.mode {
+        Mode::RemoteSeat { target: t } | Mode::Interconnect { target: t } => {
+            target = Some(t.as_str().to_string())
+        }
+        Mode::Emergency { trunk: t } => trunk = Some(t.as_str().to_string()),
+        Mode::GuidanceOnly { guidance: g } => guidance = Some(g.clone()),
+        _ => {}
+    }
+    LineInfo {
+        number: number.to_string(),
+        unit,
+        mode: line.kind().as_str().to_string(),
+        target,
+        trunk,
+        guidance,
+        retired: line.is_retired(today),
+    }
+}
+
+/// Prompt names the dialplan checks may rely on.
+struct Catalog<'a>(&'a hotline_media_rt::PromptCache);
+
+impl hotline_ivr::PromptCatalog for Catalog<'_> {
+    fn exists(&self, name: &str) -> bool {
+        self.0.exists(name)
+    }
+}
+
+/// A path from the config: empty means "the embedded copy"; relative means relative to the
+/// config file's directory (like hotline.numbers_file).
+fn config_path(config_file: Option<&Path>, p: &Path) -> Option<PathBuf> {
+    if p.as_os_str().is_empty() {
+        return None;
+    }
+    Some(match config_file.and_then(Path::parent) {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.to_path_buf(),
+    })
+}
+
+/// The IVR and media engine from `[media]` and `[ivr]`: prompts (checked that every file
+/// decodes), dialplans (checked against the prompts and the annex), the RTP port range.
+fn media_setup(
+    loaded: &hotline_config::Loaded,
+    source: &str,
+) -> Result<Option<Arc<MediaSetup>>, Vec<String>> {
+    let c = &loaded.config;
+    if !c.ivr.enabled {
+        return Ok(None);
+    }
+    let cfg_file = loaded.config_file.as_deref();
+    let builtin: HashMap<String, &'static [u8]> = crate::embedded::PROMPTS
+        .iter()
+        .map(|(n, b)| (n.to_string(), *b))
+        .collect();
+    let prompts_dir = config_path(cfg_file, &c.ivr.prompts_dir);
+    let override_dir = config_path(cfg_file, &c.ivr.prompts_override_dir);
+    let mut errors = Vec::new();
+    for (key, dir) in [
+        ("ivr.prompts_dir", &prompts_dir),
+        ("ivr.prompts_override_dir", &override_dir),
+    ] {
+        if let Some(d) = dir
+            && !d.is_dir()
+        {
+            errors.push(format!(
+                "{source}: {key}: {} is not a directory",
+                d.display()
+            ));
+        }
+    }
+    let prompts = hotline_media_rt::PromptCache::new(builtin, prompts_dir, override_dir);
+    let names = prompts.names();
+    errors.extend(
+        prompts
+            .preload(names.iter().map(String::as_str))
+            .into_iter()
+            .map(|e| e.to_string()),
+    );
+    let calendar = match hotline_calendar::Calendar::embedded() {
+        Ok(c) => Arc::new(c),
+        Err(e) => return Err(vec![format!("calendar: {e}")]),
+    };
+    let today = hotline_calendar::beijing_date(chrono::Utc::now()).unwrap_or_default();
+    let lines: Vec<hotline_ivr::LineVars> = loaded
+        .hotlines
+        .lines()
+        .iter()
+        .flat_map(|l| l.numbers.iter().map(move |n| line_info(l, n, today).vars()))
+        .collect();
+    let ctx = hotline_ivr::LoadContext {
+        prompts: &Catalog(&prompts),
+        lines: &lines,
+        calendar,
+    };
+    let dialplans = match config_path(cfg_file, &c.ivr.dialplans_dir) {
+        Some(dir) => hotline_ivr::DialplanSet::load_dir(&dir, &ctx),
+        None => hotline_ivr::DialplanSet::from_strs(crate::embedded::DIALPLANS, &ctx),
+    };
+    let dialplans = match dialplans {
+        Ok(d) => d,
+        Err(e) => {
+            errors.extend(e.messages());
+            hotline_ivr::DialplanSet::default()
+        }
+    };
+    let ports =
+        hotline_media_rt::PortPool::new(c.media.ip, c.media.rtp_port_min, c.media.rtp_port_max)
+            .map_err(|e| vec![format!("{source}: media.rtp_port_min: {e}")])?;
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // Relative to the working directory (like the SQLite path), made absolute so the path on
+    // the call record still finds the file from anywhere.
+    let recordings_dir = c.media.record.then(|| {
+        let d = &c.media.recordings_dir;
+        if d.is_relative() {
+            std::env::current_dir()
+                .map(|cwd| cwd.join(d))
+                .unwrap_or_else(|_| d.clone())
+        } else {
+            d.clone()
+        }
+    });
+    Ok(Some(Arc::new(MediaSetup {
+        ports,
+        prompts: Arc::new(prompts),
+        dialplans: Arc::new(dialplans),
+        rtp_timeout: Duration::from_secs(u64::from(c.media.rtp_timeout_secs)),
+        recordings_dir,
+        queue_max_wait: Duration::from_secs(u64::from(c.ivr.queue_max_wait_secs)),
+        queue_retry: Duration::from_secs(u64::from(c.ivr.queue_retry_secs)),
+    })))
 }
 
 /// Load and convert; the errors are ready to print, one per line, each naming file, line and key.
@@ -108,6 +244,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         entry_group: c.hotline.entry_group.clone(),
         ring_timeout: Duration::from_secs(u64::from(c.hotline.ring_timeout_secs)),
         numbers: Arc::new(Plan(loaded.hotlines.clone())),
+        media: media_setup(&loaded, &source)?,
     };
     Ok(Loaded {
         source,

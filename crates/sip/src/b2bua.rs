@@ -1,6 +1,8 @@
-//! The hotline entry point as a back-to-back user agent: the caller's dialog on one side, a leg to
-//! every registered contact of the entry group's agents on the other; the first agent to answer is
-//! bridged, the other legs are CANCELled. The IVR and the ACD replace the ring-all in later work.
+//! The signalling-only hotline entry, a back-to-back user agent that passes the caller's SDP
+//! through: the caller's dialog on one side, a leg to every registered contact of the entry
+//! group's agents (or to an emergency line's trunk) on the other; the first to answer is
+//! bridged, the other legs are CANCELled. Emergency numbers always take this path (T5: it needs
+//! no media engine, no IVR, no database); other calls take it when the IVR is disabled.
 
 use crate::config::LineInfo;
 use crate::core::Core;
@@ -45,11 +47,35 @@ pub(crate) async fn hotline_entry(
     s.send_trying().await.ok();
 
     let mut targets = Vec::new();
+    let trunk = line.as_ref().and_then(|l| l.trunk.clone());
+    if let Some(trunk) = trunk {
+        // An emergency number dialed into the engine goes straight to its trunk (T5): no IVR,
+        // no queue, nothing that depends on the database or the web side.
+        match core.destination_for(&trunk, &trunk).await {
+            Ok(dest) => targets.push((
+                trunk.clone(),
+                crate::core::Target {
+                    uri: trunk.clone(),
+                    dest,
+                },
+            )),
+            Err(e) => {
+                warn!(%trunk, ?e, "emergency trunk unreachable");
+                let w = msg::warning("hotline", &format!("emergency trunk {trunk} unreachable"));
+                s.reply_with(StatusCode::ServiceUnavailable, vec![w], None)
+                    .await
+                    .ok();
+                core.finish_record(record, EndReason::Unavailable, 503);
+                return;
+            }
+        }
+    }
+    let ring_group = targets.is_empty();
     for a in core
         .cfg
         .agents
         .iter()
-        .filter(|a| a.groups.iter().any(|g| *g == core.cfg.entry_group))
+        .filter(|a| ring_group && a.groups.iter().any(|g| *g == core.cfg.entry_group))
     {
         for t in core.targets_for_user(&a.id) {
             targets.push((a.id.clone(), t));
@@ -340,7 +366,7 @@ async fn hang_up_open(legs: &[Leg], done: &[bool], keep: Option<usize>) {
 /// Send an in-dialog request received on one side (re-INVITE, UPDATE, INFO) to the other side and
 /// answer it with what that side answered, body and all. Before the call is bridged there is no
 /// other side yet: 491 Request Pending tells the sender to try again (RFC 3261 §14.2).
-fn relay_in_dialog(
+pub(crate) fn relay_in_dialog(
     to: Option<InviteDialog>,
     req: rsipstack::sip::Request,
     handle: rsipstack::dialog::dialog::TransactionHandle,

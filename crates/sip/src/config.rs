@@ -11,6 +11,42 @@ pub struct LineInfo {
     pub number: String,
     pub unit: Option<String>,
     pub mode: String,
+    /// Remote seat or utility line rung in parallel (remote-seat, interconnect).
+    pub target: Option<String>,
+    /// The emergency line's trunk.
+    pub trunk: Option<String>,
+    /// What a guidance-only line tells the caller.
+    pub guidance: Option<String>,
+    /// A direct-merge number past its transition period (T2).
+    pub retired: bool,
+}
+
+impl LineInfo {
+    /// The `line.*` variables the dialplans read.
+    pub fn vars(&self) -> hotline_ivr::LineVars {
+        hotline_ivr::LineVars {
+            number: self.number.clone(),
+            unit: self.unit.clone().unwrap_or_default(),
+            mode: self.mode.clone(),
+            target: self.target.clone().unwrap_or_default(),
+            trunk: self.trunk.clone().unwrap_or_default(),
+            guidance: self.guidance.clone().unwrap_or_default(),
+            retired: self.retired,
+        }
+    }
+}
+
+/// Everything the anchored call path needs beside SIP: RTP ports, prompts, dialplans, and
+/// the queue's patience. `None` in [`SipConfig::media`] keeps the signalling-only B2BUA.
+pub struct MediaSetup {
+    pub ports: hotline_media_rt::PortPool,
+    pub prompts: Arc<hotline_media_rt::PromptCache>,
+    pub dialplans: Arc<hotline_ivr::DialplanSet>,
+    pub rtp_timeout: Duration,
+    /// Where bridged calls are recorded; `None`: not recorded.
+    pub recordings_dir: Option<std::path::PathBuf>,
+    pub queue_max_wait: Duration,
+    pub queue_retry: Duration,
 }
 
 /// The numbers that enter the hotline (12345 and the annex lines).
@@ -48,4 +84,5 @@ pub struct SipConfig {
     pub entry_group: String,
     pub ring_timeout: Duration,
     pub numbers: Arc<dyn NumberPlan>,
+    pub media: Option<Arc<MediaSetup>>,
 }

@@ -3,7 +3,7 @@
 
 use crate::core::Core;
 use crate::overload::{InflightGuard, Overload};
-use crate::{b2bua, msg, proxy, register};
+use crate::{anchored, b2bua, msg, proxy, register};
 use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{Decision, RequestFacts, RoutingContext, TargetKind, decide};
 use rsipstack::dialog::dialog::Dialog;
@@ -162,7 +162,13 @@ async fn handle(
                 return;
             }
             let line = core.cfg.numbers.line(&number);
-            b2bua::hotline_entry(core, dialogs, tx, line, setup).await;
+            let emergency = line.as_ref().is_some_and(|l| l.trunk.is_some());
+            match core.cfg.media.clone() {
+                Some(media) if !emergency => {
+                    anchored::entry(core, dialogs, tx, line, media, setup).await;
+                }
+                _ => b2bua::hotline_entry(core, dialogs, tx, line, setup).await,
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //! authenticates and keeps bindings, `hotline-routing` routes and forks); this crate moves messages
 //! between them and the network.
 
+mod anchored;
 mod b2bua;
 mod config;
 mod core;
@@ -17,7 +18,7 @@ mod proxy;
 mod records;
 mod register;
 
-pub use config::{AgentInfo, LineInfo, NumberPlan, SipConfig};
+pub use config::{AgentInfo, LineInfo, MediaSetup, NumberPlan, SipConfig};
 pub use records::RecordSink;
 
 use crate::core::Core;

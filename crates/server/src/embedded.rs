@@ -1,0 +1,3 @@
+//! The dialplans and prompts compiled in by build.rs.
+
+include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

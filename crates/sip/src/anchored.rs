@@ -1,0 +1,1032 @@
+//! The hotline entry with the media anchored here: the caller's call is answered by the IVR
+//! (our SDP, our RTP port), the dialplan runs on its DTMF, and when it queues the call the
+//! agents (and a remote seat or utility line rung in parallel, 双线并行) are offered our second
+//! RTP port; the first to answer is bridged through the media task, the others are CANCELled.
+//!
+//! Decisions belong to the pure crates: the dialplan interpreter (`hotline-ivr`) says what to
+//! play and where to go, the media session (`hotline-media`) paces and relays. This task only
+//! turns SIP dialog events, media notices and timers into their inputs, and their actions into
+//! SIP requests and media commands.
+
+use crate::config::{LineInfo, MediaSetup};
+use crate::core::{Core, Target};
+use crate::msg;
+use hotline_cdr::{CallKind, CallRecordBuilder, EndReason};
+use hotline_ivr::{Action, Event, IvrCall, LineVars, Vars};
+use hotline_media::sdp::{self, Codec, Direction, LocalMedia, Offer, SdpError, SessionVersion};
+use hotline_media::sdp_offer::LocalOffer;
+use hotline_media::session::{LegConfig, LegId, MediaConfig};
+use hotline_media_rt::{CallMediaHandle, MediaNotice, PortPair};
+use rsipstack::dialog::dialog::{DialogState, TerminatedReason, TransactionHandle};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invitation::InviteOption;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::{Header, Request, Response, StatusCode};
+use rsipstack::transaction::transaction::Transaction;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+/// Prompt looped while the caller waits for an agent.
+const HOLD_MUSIC: &str = "moh";
+/// Prompt played before hanging up on a caller nobody could take.
+const GOODBYE: &str = "goodbye";
+
+enum Ev {
+    Caller(DialogState),
+    Media(MediaNotice),
+    Leg(u32, usize, DialogState),
+    LegDone(u32, usize, Option<Response>),
+    /// The ring timer of round `n` fired.
+    RingTimeout(u32),
+    /// Time to ring round `n`.
+    Ring(u32),
+    Shutdown,
+}
+
+struct Leg {
+    /// Agent id, or the URI of a remote seat / trunk.
+    who: String,
+    dialog: InviteDialog,
+    done: bool,
+}
+
+/// Where the call is.
+enum Phase {
+    /// The dialplan is running.
+    Ivr,
+    /// Ringing agents (or waiting between rounds), music on hold playing.
+    Queue,
+    /// Talking to `legs[winner]`.
+    Bridged(usize),
+    /// A closing prompt plays, then BYE with this reason.
+    Closing(EndReason),
+}
+
+/// What a queue or transfer rings, beside the registered agents of `group`.
+struct RingPlan {
+    group: Option<String>,
+    extra: Vec<String>,
+    /// Give up after the first round (a transfer) instead of retrying until the max wait.
+    once: bool,
+    deadline: tokio::time::Instant,
+}
+
+pub(crate) async fn entry(
+    core: Arc<Core>,
+    dialogs: Arc<DialogLayer>,
+    mut s: Transaction,
+    line: Option<LineInfo>,
+    media: Arc<MediaSetup>,
+    mut setup: Option<crate::overload::InflightGuard>,
+) {
+    let original = s.original.clone();
+    let mut record = core.new_record(&original, CallKind::Hotline, s.connection.as_ref());
+    if let Some(l) = &line {
+        record.line(l.number.clone(), l.unit.clone(), l.mode.clone());
+    }
+    s.send_trying().await.ok();
+
+    // The caller's offer, answered with our media address.
+    let offer = match std::str::from_utf8(&original.body)
+        .map_err(|_| SdpError::Malformed {
+            line: 1,
+            reason: "not UTF-8".into(),
+        })
+        .and_then(Offer::parse)
+    {
+        Ok(o) if !original.body.is_empty() => o,
+        Ok(_) | Err(_) if original.body.is_empty() => {
+            // A late offer (INVITE without SDP) would need our offer in the 200 and the answer
+            // in the ACK; the phones and trunks a hotline serves send their offer up front.
+            reject(&mut s, 488, "an SDP offer is required in the INVITE").await;
+            core.finish_record(record, EndReason::Failed, 488);
+            return;
+        }
+        Err(e) => {
+            reject(&mut s, 488, &format!("SDP: {e}")).await;
+            core.finish_record(record, EndReason::Failed, 488);
+            return;
+        }
+        Ok(o) => o,
+    };
+    let caller_pair = match media.ports.allocate() {
+        Ok(p) => p,
+        Err(e) => {
+            warn!(error = %e, "no RTP port for a new call");
+            let retry = Header::RetryAfter(core.cfg.retry_after_secs.to_string().into());
+            s.reply_with(StatusCode::ServiceUnavailable, vec![retry], None)
+                .await
+                .ok();
+            core.finish_record(record, EndReason::Overload, 503);
+            return;
+        }
+    };
+    let local = LocalMedia {
+        ip: media.ports.ip(),
+        port: caller_pair.rtp_port(),
+        prefer: vec![Codec::Pcmu, Codec::Pcma],
+    };
+    let answer = match sdp::answer(&offer, local) {
+        Ok(a) => a,
+        Err(e) => {
+            reject(&mut s, 488, &format!("SDP: {e}")).await;
+            core.finish_record(record, EndReason::Failed, 488);
+            return;
+        }
+    };
+    let mut caller_version = SessionVersion::new(rand::random::<u32>().into(), 1);
+    let answer_sdp = answer.to_sdp(&mut caller_version);
+    let audio = answer.audio.clone();
+
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Ev>();
+    let (caller_state_tx, mut caller_state_rx) = dialogs.new_dialog_state_channel();
+    let contact = rsipstack::sip::Uri::try_from(core.contact_uri().as_str()).ok();
+    let caller =
+        match dialogs.get_or_create_server_invite(&s, caller_state_tx, None, contact.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                warn!(error = %e, "cannot create the caller's dialog");
+                s.reply(StatusCode::ServerInternalError).await.ok();
+                core.finish_record(record, EndReason::Failed, 500);
+                return;
+            }
+        };
+    let caller_id = caller.id();
+    {
+        let mut d = caller.clone();
+        tokio::spawn(async move {
+            if let Err(e) = d.handle(&mut s).await {
+                debug!(error = %e, "caller transaction ended");
+            }
+        });
+        let ev_tx = ev_tx.clone();
+        tokio::spawn(async move {
+            while let Some(st) = caller_state_rx.recv().await {
+                if ev_tx.send(Ev::Caller(st)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let sdp_ct = vec![Header::ContentType("application/sdp".into())];
+    if let Err(e) = caller.accept(Some(sdp_ct.clone()), Some(answer_sdp.into_bytes())) {
+        warn!(error = %e, "caller went away before the IVR answered");
+        core.finish_record(record, EndReason::Abandoned, 487);
+        dialogs.remove_dialog(&caller_id);
+        return;
+    }
+    // Answered by the IVR: the setup is over (the call itself is not "in flight").
+    setup.take();
+
+    // Media: the caller's leg from the negotiated stream.
+    let remote = remote_addr(audio.remote_ip, audio.remote_port);
+    let caller_leg = LegConfig {
+        remote,
+        codec: audio.codec,
+        pt: audio.pt,
+        te_pt: audio.telephone_event_pt,
+        ssrc: rand::random(),
+        initial_seq: rand::random(),
+        initial_ts: rand::random(),
+        latch: true,
+    };
+    let (notice_tx, mut notice_rx) = mpsc::unbounded_channel();
+    let handle = hotline_media_rt::spawn_call(
+        caller_pair,
+        caller_leg,
+        MediaConfig {
+            rtp_timeout: media.rtp_timeout.as_micros() as u64,
+            record: media.recordings_dir.is_some(),
+            ..MediaConfig::default()
+        },
+        media.prompts.clone(),
+        notice_tx,
+    );
+    if audio.direction != Direction::SendRecv {
+        // Offered on hold from the start: do not time the caller out for silence.
+        handle.update_leg(LegId::Caller, remote, true);
+    }
+    {
+        let ev_tx = ev_tx.clone();
+        tokio::spawn(async move {
+            while let Some(n) = notice_rx.recv().await {
+                if ev_tx.send(Ev::Media(n)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let token = tokio_util::sync::CancellationToken::new();
+    core.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(record.id().to_string(), token.clone());
+    {
+        let ev = ev_tx.clone();
+        tokio::spawn(async move {
+            token.cancelled().await;
+            ev.send(Ev::Shutdown).ok();
+        });
+    }
+
+    let from = msg::from_value(&original);
+    let caller_user = msg::uri_user(from).unwrap_or("anonymous").to_string();
+    let dialed = msg::uri_user(&format!("<{}>", original.uri))
+        .unwrap_or_default()
+        .to_string();
+    let line_vars = line
+        .as_ref()
+        .map(LineInfo::vars)
+        .unwrap_or_else(|| LineVars {
+            number: dialed.clone(),
+            mode: "hotline".into(),
+            ..LineVars::default()
+        });
+    let mut call = Call {
+        core: core.clone(),
+        dialogs: dialogs.clone(),
+        media: media.clone(),
+        ev_tx,
+        caller,
+        caller_user,
+        display: msg::display_name(from),
+        line: line.clone(),
+        handle,
+        codec: audio.codec,
+        caller_te: audio.telephone_event_pt.is_some(),
+        caller_version,
+        local_port: 0,
+        peer_pair: None,
+        bridged_peer_port: None,
+        peer_version: SessionVersion::new(rand::random::<u32>().into(), 1),
+        legs: Vec::new(),
+        round: 0,
+        plan: None,
+        phase: Phase::Ivr,
+        record,
+        ivr: None,
+        started: Instant::now(),
+        outcome: None,
+        route_extra: Vec::new(),
+        playing: 0,
+    };
+    call.local_port = call.handle.caller_port();
+
+    // The dialplan; with none for this number, straight to the entry group (T1).
+    let plan = media
+        .dialplans
+        .select(&dialed, line.as_ref().map(|l| l.mode.as_str()))
+        .cloned();
+    match plan {
+        Some(plan) => {
+            let vars = Vars::for_call(&call.caller_user, &dialed, &line_vars);
+            let (ivr, actions) = IvrCall::start(plan, vars, 0, chrono::Utc::now());
+            call.ivr = Some(ivr);
+            call.apply(actions).await;
+        }
+        None => {
+            call.route_extra.push("no dialplan".into());
+            let group = core.cfg.entry_group.clone();
+            call.start_queue(
+                Some(group),
+                line.as_ref().and_then(|l| l.target.clone()),
+                false,
+            )
+            .await;
+        }
+    }
+
+    let ivr_sleep = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(ivr_sleep);
+    while call.outcome.is_none() {
+        let ivr_deadline = call.ivr_deadline();
+        if let Some(at) = ivr_deadline {
+            ivr_sleep.as_mut().reset(at);
+        }
+        tokio::select! {
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { break };
+                call.on_event(ev).await;
+            }
+            _ = &mut ivr_sleep, if ivr_deadline.is_some() => {
+                let now = call.ivr_now();
+                if let Some(ivr) = call.ivr.as_mut() {
+                    let actions = ivr.on_timeout(now);
+                    call.apply(actions).await;
+                }
+            }
+        }
+    }
+    call.finish().await;
+    dialogs.remove_dialog(&caller_id);
+}
+
+async fn reject(s: &mut Transaction, code: u16, why: &str) {
+    let warning = msg::warning("hotline", why);
+    s.reply_with(StatusCode::from(code), vec![warning], None)
+        .await
+        .ok();
+}
+
+fn remote_addr(ip: std::net::IpAddr, port: u16) -> Option<SocketAddr> {
+    (!ip.is_unspecified() && port != 0).then(|| SocketAddr::new(ip, port))
+}
+
+struct Call {
+    core: Arc<Core>,
+    dialogs: Arc<DialogLayer>,
+    media: Arc<MediaSetup>,
+    ev_tx: mpsc::UnboundedSender<Ev>,
+    caller: InviteDialog,
+    caller_user: String,
+    display: Option<String>,
+    line: Option<LineInfo>,
+    handle: CallMediaHandle,
+    codec: Codec,
+    caller_te: bool,
+    caller_version: SessionVersion,
+    local_port: u16,
+    /// Our RTP port pair for the agent side, taken when the queue starts ringing.
+    peer_pair: Option<PortPair>,
+    /// The agent-side port once the pair moved into the media task.
+    bridged_peer_port: Option<u16>,
+    peer_version: SessionVersion,
+    legs: Vec<Leg>,
+    /// Ringing round; events of older rounds are stale.
+    round: u32,
+    plan: Option<RingPlan>,
+    phase: Phase,
+    record: CallRecordBuilder,
+    ivr: Option<IvrCall>,
+    started: Instant,
+    outcome: Option<(EndReason, u16)>,
+    /// Route steps of ours (queue results) after the dialplan's.
+    route_extra: Vec<String>,
+    /// Id of the latest playback started: only its completion counts.
+    playing: u64,
+}
+
+impl Call {
+    /// The IVR's clock: milliseconds since the call started.
+    fn ivr_now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    fn ivr_deadline(&self) -> Option<tokio::time::Instant> {
+        if !matches!(self.phase, Phase::Ivr) {
+            return None;
+        }
+        let at = self.ivr.as_ref()?.next_timeout()?;
+        Some(tokio::time::Instant::from_std(
+            self.started + Duration::from_millis(at),
+        ))
+    }
+
+    fn route(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(ivr) = &self.ivr {
+            let r = ivr.route_string();
+            if !r.is_empty() {
+                parts.push(r);
+            }
+        }
+        parts.extend(self.route_extra.iter().cloned());
+        parts.join(" > ")
+    }
+
+    async fn apply(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Play {
+                    prompts,
+                    interruptible: _,
+                } => {
+                    let (id, missing) = self.handle.play(&prompts, false);
+                    self.playing = id;
+                    for m in missing {
+                        self.route_extra.push(format!("missing-prompt:{m}"));
+                    }
+                }
+                Action::StopPlayback => self.handle.stop_playback(),
+                Action::Queue { group, also_ring } => {
+                    self.start_queue(Some(group), also_ring, false).await;
+                }
+                Action::Transfer { to } => {
+                    self.route_extra.push(format!("transfer:{to}"));
+                    self.start_queue(None, Some(to), true).await;
+                }
+                Action::Hangup => {
+                    self.outcome = Some((EndReason::IvrCompleted, 200));
+                }
+                _ => {}
+            }
+        }
+        // While the IVR waits for keys, listen for tones too when the phone has no RFC 4733.
+        if matches!(self.phase, Phase::Ivr) && !self.caller_te {
+            self.handle.set_inband_dtmf(true);
+        }
+    }
+
+    async fn on_event(&mut self, ev: Ev) {
+        match ev {
+            Ev::Caller(DialogState::Terminated(_, reason)) => {
+                if matches!(self.phase, Phase::Ivr) {
+                    let now = self.ivr_now();
+                    if let Some(ivr) = self.ivr.as_mut() {
+                        ivr.on_event(Event::CallerHangup, now);
+                    }
+                }
+                let bridged = matches!(self.phase, Phase::Bridged(_));
+                if let Phase::Bridged(w) = self.phase {
+                    self.legs[w].dialog.hangup().await.ok();
+                }
+                self.hang_up_legs(None).await;
+                let code = if matches!(reason, TerminatedReason::UacBye) {
+                    200
+                } else {
+                    408
+                };
+                self.outcome = Some(if bridged {
+                    (EndReason::CallerHangup, code)
+                } else {
+                    (EndReason::Abandoned, code)
+                });
+            }
+            Ev::Caller(DialogState::Updated(_, req, handle)) => {
+                self.caller_reoffer(req, handle).await
+            }
+            Ev::Caller(DialogState::Info(_, req, handle)) => {
+                if let Some(d) = info_digit(&req) {
+                    handle.reply(StatusCode::OK).await.ok();
+                    self.on_digit(d).await;
+                } else if let Phase::Bridged(w) = self.phase {
+                    crate::b2bua::relay_in_dialog(Some(self.legs[w].dialog.clone()), req, handle);
+                } else {
+                    handle.reply(StatusCode::OK).await.ok();
+                }
+            }
+            Ev::Caller(DialogState::Options(_, _, handle)) => {
+                handle.reply(StatusCode::OK).await.ok();
+            }
+            Ev::Caller(
+                DialogState::Refer(_, _, handle)
+                | DialogState::Notify(_, _, handle)
+                | DialogState::Message(_, _, handle)
+                | DialogState::Publish(_, _, handle),
+            ) => {
+                handle.reply(StatusCode::NotImplemented).await.ok();
+            }
+            Ev::Caller(_) => {}
+            Ev::Media(MediaNotice::Digit { digit, .. }) => self.on_digit(digit.as_char()).await,
+            Ev::Media(MediaNotice::PlaybackDone { id }) if id != self.playing => {
+                // A prompt that finished as a newer one was started: not the one waited for.
+            }
+            Ev::Media(MediaNotice::PlaybackDone { .. }) => match self.phase {
+                Phase::Ivr => {
+                    let now = self.ivr_now();
+                    if let Some(ivr) = self.ivr.as_mut() {
+                        let actions = ivr.on_event(Event::PlaybackDone, now);
+                        self.apply(actions).await;
+                    }
+                }
+                Phase::Closing(reason) => {
+                    self.outcome = Some((reason, 200));
+                }
+                _ => {}
+            },
+            Ev::Media(MediaNotice::RtpTimeout { leg }) => {
+                info!(?leg, record = %self.record.id(), "no RTP: ending the call");
+                self.route_extra
+                    .push(format!("rtp-timeout:{leg:?}").to_lowercase());
+                if let Phase::Bridged(w) = self.phase {
+                    self.legs[w].dialog.hangup().await.ok();
+                }
+                self.hang_up_legs(None).await;
+                self.outcome = Some((EndReason::RtpTimeout, 200));
+            }
+            Ev::Media(MediaNotice::Ended { .. }) => {}
+            Ev::Leg(round, i, st) if round == self.round => self.on_leg(i, st).await,
+            Ev::LegDone(round, i, resp) if round == self.round => self.on_leg_done(i, resp).await,
+            Ev::Leg(_, i, DialogState::Updated(_, _, handle) | DialogState::Info(_, _, handle)) => {
+                debug!(leg = i, "in-dialog request on a stale leg");
+                handle
+                    .reply(StatusCode::CallTransactionDoesNotExist)
+                    .await
+                    .ok();
+            }
+            Ev::Leg(..) | Ev::LegDone(..) => {}
+            Ev::RingTimeout(round) if round == self.round => {
+                if matches!(self.phase, Phase::Queue) {
+                    self.route_extra.push("no-answer".into());
+                    self.hang_up_legs(None).await;
+                    self.next_round().await;
+                }
+            }
+            Ev::RingTimeout(_) => {}
+            Ev::Ring(round) if round == self.round + 1 => {
+                if matches!(self.phase, Phase::Queue) {
+                    self.ring_round().await;
+                }
+            }
+            Ev::Ring(_) => {}
+            Ev::Shutdown => {
+                if let Phase::Bridged(w) = self.phase {
+                    self.legs[w].dialog.hangup().await.ok();
+                }
+                self.hang_up_legs(None).await;
+                self.outcome = Some((EndReason::Shutdown, 200));
+            }
+        }
+    }
+
+    async fn on_digit(&mut self, digit: char) {
+        if !matches!(self.phase, Phase::Ivr) {
+            return;
+        }
+        let now = self.ivr_now();
+        if let Some(ivr) = self.ivr.as_mut() {
+            let actions = ivr.on_event(Event::Digit(digit), now);
+            self.apply(actions).await;
+        }
+    }
+
+    /// A re-INVITE or UPDATE from the caller: answered here (the media is ours), hold honoured.
+    async fn caller_reoffer(&mut self, req: Request, handle: TransactionHandle) {
+        let text = String::from_utf8_lossy(&req.body).to_string();
+        if req.body.is_empty() {
+            // A session refresh without SDP: nothing changes.
+            handle.reply(StatusCode::OK).await.ok();
+            return;
+        }
+        let parsed = Offer::parse(&text).and_then(|o| {
+            sdp::answer(
+                &o,
+                LocalMedia {
+                    ip: self.media.ports.ip(),
+                    port: self.local_port,
+                    prefer: vec![self.codec],
+                },
+            )
+        });
+        match parsed {
+            Ok(answer) => {
+                let body = answer.to_sdp(&mut self.caller_version);
+                let a = &answer.audio;
+                let hold = a.direction != Direction::SendRecv;
+                self.handle.update_leg(
+                    LegId::Caller,
+                    remote_addr(a.remote_ip, a.remote_port),
+                    hold,
+                );
+                handle
+                    .respond(
+                        StatusCode::OK,
+                        Some(vec![Header::ContentType("application/sdp".into())]),
+                        Some(body.into_bytes()),
+                    )
+                    .await
+                    .ok();
+            }
+            Err(e) => {
+                handle
+                    .respond(
+                        StatusCode::NotAcceptableHere,
+                        Some(vec![msg::warning("hotline", &format!("SDP: {e}"))]),
+                        None,
+                    )
+                    .await
+                    .ok();
+            }
+        }
+    }
+
+    /// Leaves the IVR for the queue (or a transfer): music on hold, then ringing in rounds.
+    async fn start_queue(&mut self, group: Option<String>, extra: Option<String>, once: bool) {
+        self.phase = Phase::Queue;
+        self.handle.set_inband_dtmf(false);
+        let extra: Vec<String> = extra.into_iter().filter(|t| !t.is_empty()).collect();
+        if let (Some(g), None) = (&group, &self.ivr) {
+            // With a dialplan the queue node is already on the route.
+            self.route_extra.push(format!("queue:{g}"));
+        }
+        if !extra.is_empty() {
+            self.route_extra
+                .push(format!("parallel:{}", extra.join(",")));
+        }
+        let max_wait = self.media.queue_max_wait;
+        self.plan = Some(RingPlan {
+            group,
+            extra,
+            once,
+            deadline: tokio::time::Instant::now() + max_wait,
+        });
+        match self.media.ports.allocate() {
+            Ok(p) => self.peer_pair = Some(p),
+            Err(e) => {
+                warn!(error = %e, "no RTP port for the agent side");
+                self.close(EndReason::Overload);
+                return;
+            }
+        }
+        self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
+        self.ring_round().await;
+    }
+
+    /// Rings every target of the plan once, with a ring timer.
+    async fn ring_round(&mut self) {
+        self.round += 1;
+        self.legs.clear();
+        let Some(plan) = &self.plan else { return };
+        let mut targets: Vec<(String, Target)> = Vec::new();
+        if let Some(group) = &plan.group {
+            for a in self
+                .core
+                .cfg
+                .agents
+                .iter()
+                .filter(|a| a.groups.iter().any(|g| g == group))
+            {
+                for t in self.core.targets_for_user(&a.id) {
+                    targets.push((a.id.clone(), t));
+                }
+            }
+        }
+        for uri in plan.extra.clone() {
+            match self.resolve(&uri).await {
+                Some(t) => targets.push((uri.clone(), t)),
+                None => {
+                    debug!(%uri, "parallel target cannot be resolved");
+                }
+            }
+        }
+        let Some(pair) = self.peer_pair.as_ref() else {
+            return;
+        };
+        let offer = LocalOffer {
+            ip: pair.local_ip(),
+            port: pair.rtp_port(),
+            codecs: vec![self.codec],
+            telephone_event: true,
+            direction: Direction::SendRecv,
+        };
+        let body = offer.to_sdp(&mut self.peer_version);
+        let contact = rsipstack::sip::Uri::try_from(self.core.contact_uri().as_str()).ok();
+        let round = self.round;
+        for (who, t) in targets {
+            let (Ok(callee), Ok(caller_uri), Some(contact)) = (
+                rsipstack::sip::Uri::try_from(t.uri.as_str()),
+                rsipstack::sip::Uri::try_from(
+                    format!("sip:{}@{}", self.caller_user, self.core.cfg.domain).as_str(),
+                ),
+                contact.clone(),
+            ) else {
+                continue;
+            };
+            let mut headers = Vec::new();
+            if let Some(l) = &self.line {
+                headers.push(Header::Other("X-Hotline-Line".into(), l.number.clone()));
+            }
+            headers.push(Header::Other(
+                "X-Hotline-Call".into(),
+                self.record.id().to_string(),
+            ));
+            let opt = InviteOption {
+                caller_display_name: self.display.clone(),
+                caller: caller_uri,
+                callee,
+                destination: Some(t.dest.clone()),
+                content_type: Some("application/sdp".into()),
+                offer: Some(body.clone().into_bytes()),
+                contact,
+                headers: Some(headers),
+                ..Default::default()
+            };
+            let (leg_tx, mut leg_rx) = self.dialogs.new_dialog_state_channel();
+            match self.dialogs.do_invite_async(opt, leg_tx) {
+                Ok((dialog, handle)) => {
+                    let i = self.legs.len();
+                    self.legs.push(Leg {
+                        who,
+                        dialog,
+                        done: false,
+                    });
+                    let ev = self.ev_tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(st) = leg_rx.recv().await {
+                            if ev.send(Ev::Leg(round, i, st)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let ev = self.ev_tx.clone();
+                    tokio::spawn(async move {
+                        let resp = match handle.await {
+                            Ok(Ok((_, resp))) => resp,
+                            _ => None,
+                        };
+                        ev.send(Ev::LegDone(round, i, resp)).ok();
+                    });
+                }
+                Err(e) => warn!(error = %e, who = %who, "cannot ring"),
+            }
+        }
+        if self.legs.is_empty() {
+            debug!(record = %self.record.id(), "nobody to ring in this round");
+            self.next_round().await;
+            return;
+        }
+        let ev = self.ev_tx.clone();
+        let t = self.core.cfg.ring_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            ev.send(Ev::RingTimeout(round)).ok();
+        });
+    }
+
+    /// After a round with no answer: try again after a pause, until the caller's max wait.
+    async fn next_round(&mut self) {
+        let Some(plan) = &self.plan else { return };
+        let retry = self.media.queue_retry;
+        if plan.once {
+            self.route_extra.push("failed".into());
+            self.close(EndReason::Unavailable);
+            return;
+        }
+        if tokio::time::Instant::now() + retry >= plan.deadline {
+            self.route_extra.push("max-wait".into());
+            self.close(EndReason::QueueTimeout);
+            return;
+        }
+        let ev = self.ev_tx.clone();
+        let next = self.round + 1;
+        tokio::spawn(async move {
+            tokio::time::sleep(retry).await;
+            ev.send(Ev::Ring(next)).ok();
+        });
+    }
+
+    /// Plays goodbye, then hangs up with `reason`.
+    fn close(&mut self, reason: EndReason) {
+        self.phase = Phase::Closing(reason);
+        let (id, missing) = self.handle.play(&[GOODBYE.to_string()], false);
+        self.playing = id;
+        if !missing.is_empty() {
+            self.outcome = Some((reason, 200));
+        }
+    }
+
+    async fn resolve(&self, uri: &str) -> Option<Target> {
+        // A bare number: an annex line (the trunk of an emergency line, the target of a
+        // remote seat) or a registered user.
+        if !uri.contains(':') {
+            if let Some(l) = self.core.cfg.numbers.line(uri)
+                && let Some(u) = l.trunk.or(l.target)
+            {
+                return Box::pin(self.resolve(&u)).await;
+            }
+            return self.core.targets_for_user(uri).into_iter().next();
+        }
+        let dest = self.core.destination_for(uri, uri).await.ok()?;
+        Some(Target {
+            uri: uri.to_string(),
+            dest,
+        })
+    }
+
+    async fn on_leg(&mut self, i: usize, st: DialogState) {
+        match st {
+            DialogState::Early(_, resp) if msg::response_code(&resp) >= 180 => {
+                self.record.ringing(chrono::Utc::now());
+            }
+            DialogState::Terminated(_, reason) => {
+                if matches!(self.phase, Phase::Bridged(w) if w == i) {
+                    if matches!(reason, TerminatedReason::UasBye) {
+                        self.caller.bye().await.ok();
+                        self.outcome = Some((EndReason::CalleeHangup, 200));
+                    } else {
+                        self.caller.bye().await.ok();
+                        self.outcome = Some((EndReason::Failed, 200));
+                    }
+                }
+            }
+            DialogState::Updated(_, req, handle) => {
+                // The agent's phone moved or put the caller on hold: answer from our side.
+                self.peer_reoffer(req, handle).await;
+            }
+            DialogState::Info(_, req, handle) => {
+                let to =
+                    matches!(self.phase, Phase::Bridged(w) if w == i).then(|| self.caller.clone());
+                crate::b2bua::relay_in_dialog(to, req, handle);
+            }
+            DialogState::Options(_, _, handle) => {
+                handle.reply(StatusCode::OK).await.ok();
+            }
+            DialogState::Refer(_, _, handle)
+            | DialogState::Notify(_, _, handle)
+            | DialogState::Message(_, _, handle)
+            | DialogState::Publish(_, _, handle) => {
+                handle.reply(StatusCode::NotImplemented).await.ok();
+            }
+            _ => {}
+        }
+    }
+
+    async fn peer_reoffer(&mut self, req: Request, handle: TransactionHandle) {
+        let Some(pair_port) = self.peer_port() else {
+            handle
+                .reply(StatusCode::CallTransactionDoesNotExist)
+                .await
+                .ok();
+            return;
+        };
+        if req.body.is_empty() {
+            handle.reply(StatusCode::OK).await.ok();
+            return;
+        }
+        let text = String::from_utf8_lossy(&req.body).to_string();
+        let parsed = Offer::parse(&text).and_then(|o| {
+            sdp::answer(
+                &o,
+                LocalMedia {
+                    ip: self.media.ports.ip(),
+                    port: pair_port,
+                    prefer: vec![self.codec],
+                },
+            )
+        });
+        match parsed {
+            Ok(answer) => {
+                let body = answer.to_sdp(&mut self.peer_version);
+                let a = &answer.audio;
+                let hold = a.direction != Direction::SendRecv;
+                self.handle
+                    .update_leg(LegId::Peer, remote_addr(a.remote_ip, a.remote_port), hold);
+                handle
+                    .respond(
+                        StatusCode::OK,
+                        Some(vec![Header::ContentType("application/sdp".into())]),
+                        Some(body.into_bytes()),
+                    )
+                    .await
+                    .ok();
+            }
+            Err(e) => {
+                handle
+                    .respond(
+                        StatusCode::NotAcceptableHere,
+                        Some(vec![msg::warning("hotline", &format!("SDP: {e}"))]),
+                        None,
+                    )
+                    .await
+                    .ok();
+            }
+        }
+    }
+
+    /// Our RTP port on the agent side (kept after the pair moved into the media task).
+    fn peer_port(&self) -> Option<u16> {
+        self.peer_pair
+            .as_ref()
+            .map(|p| p.rtp_port())
+            .or(self.bridged_peer_port)
+    }
+
+    async fn on_leg_done(&mut self, i: usize, resp: Option<Response>) {
+        if let Some(l) = self.legs.get_mut(i) {
+            l.done = true;
+        }
+        let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
+        let answered = (200..300).contains(&code);
+        if answered && matches!(self.phase, Phase::Queue) {
+            let body = resp
+                .as_ref()
+                .map(|r| String::from_utf8_lossy(&r.body).to_string())
+                .unwrap_or_default();
+            let Some(pair) = self.peer_pair.take() else {
+                self.legs[i].dialog.hangup().await.ok();
+                return;
+            };
+            let offer = LocalOffer {
+                ip: pair.local_ip(),
+                port: pair.rtp_port(),
+                codecs: vec![self.codec],
+                telephone_event: true,
+                direction: Direction::SendRecv,
+            };
+            let session = match offer.accept(&body) {
+                Ok(s) => s,
+                Err(e) => {
+                    // An answer we cannot use: release this leg, keep the caller queued.
+                    warn!(error = %e, who = %self.legs[i].who, "unusable SDP answer");
+                    self.peer_pair = Some(pair);
+                    self.legs[i].dialog.hangup().await.ok();
+                    self.check_round_over().await;
+                    return;
+                }
+            };
+            let who = self.legs[i].who.clone();
+            self.bridged_peer_port = Some(pair.rtp_port());
+            let peer = LegConfig {
+                remote: remote_addr(session.remote_ip, session.remote_port),
+                codec: session.codec,
+                pt: session.pt,
+                te_pt: session.telephone_event_pt,
+                ssrc: rand::random(),
+                initial_seq: rand::random(),
+                initial_ts: rand::random(),
+                latch: true,
+            };
+            let recording = self.recording_path();
+            if let Some(p) = &recording {
+                self.record.recording(p.display().to_string());
+            }
+            self.handle.attach_peer(pair, peer, recording);
+            self.record.answered(Some(who.clone()), chrono::Utc::now());
+            self.route_extra.push(format!("answered:{who}"));
+            self.phase = Phase::Bridged(i);
+            info!(record = %self.record.id(), %who, "bridged");
+            self.hang_up_legs(Some(i)).await;
+            return;
+        }
+        if answered {
+            // A second answer after the winner: release it at once.
+            self.legs[i].dialog.hangup().await.ok();
+            return;
+        }
+        self.check_round_over().await;
+    }
+
+    /// Every leg of the round failed: next round (or give up).
+    async fn check_round_over(&mut self) {
+        if matches!(self.phase, Phase::Queue) && self.legs.iter().all(|l| l.done) {
+            self.route_extra.push("no-answer".into());
+            self.next_round().await;
+        }
+    }
+
+    fn recording_path(&self) -> Option<PathBuf> {
+        let dir = self.media.recordings_dir.as_ref()?;
+        let day = chrono::Utc::now().format("%Y/%m/%d").to_string();
+        Some(dir.join(day).join(format!("{}.wav", self.record.id())))
+    }
+
+    /// Releases every ringing leg except `keep`: CANCEL while ringing, BYE if it answered.
+    async fn hang_up_legs(&mut self, keep: Option<usize>) {
+        for (i, l) in self.legs.iter_mut().enumerate() {
+            if !l.done && Some(i) != keep {
+                l.dialog.hangup().await.ok();
+                l.done = true;
+            }
+        }
+    }
+
+    async fn finish(mut self) {
+        let (reason, code) = self.outcome.unwrap_or((EndReason::Failed, 500));
+        if !matches!(
+            reason,
+            EndReason::CallerHangup | EndReason::Abandoned | EndReason::CalleeHangup
+        ) {
+            // We end the call: BYE the caller (the agent leg was hung up where it was decided).
+            self.caller.bye().await.ok();
+        }
+        self.record.route(self.route());
+        self.core
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.record.id());
+        for l in &self.legs {
+            self.dialogs.remove_dialog(&l.dialog.id());
+        }
+        let record = self.record;
+        self.core.finish_record(record, reason, code);
+    }
+}
+
+/// The key in a SIP INFO: `application/dtmf-relay` (`Signal=5`) or `application/dtmf` (`5`).
+fn info_digit(req: &Request) -> Option<char> {
+    let ct = msg::header_value(req.headers.iter(), "Content-Type")?.to_ascii_lowercase();
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let value = if ct.starts_with("application/dtmf-relay") {
+        body.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim().eq_ignore_ascii_case("signal").then(|| v.trim())
+        })?
+    } else if ct.starts_with("application/dtmf") {
+        body.trim()
+    } else {
+        return None;
+    };
+    let c = value.chars().next()?;
+    // Some phones send the RFC 4733 event code for * and # (10, 11).
+    let c = match value {
+        "10" => '*',
+        "11" => '#',
+        _ => c,
+    };
+    matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d').then(|| c.to_ascii_uppercase())
+}
