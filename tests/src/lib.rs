@@ -23,7 +23,8 @@ pub fn scenario(name: &str) -> PathBuf {
     repo_root().join("sipp-scenarios").join(name)
 }
 
-fn hotline_bin() -> Result<PathBuf> {
+/// The built `hotline` binary (`HOTLINE_BIN` overrides).
+pub fn hotline_bin() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("HOTLINE_BIN") {
         return Ok(PathBuf::from(p));
     }

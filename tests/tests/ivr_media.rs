@@ -43,7 +43,10 @@ fn uas(
 fn free_even_port() -> u16 {
     loop {
         let p = free_udp_port();
-        if p.is_multiple_of(2) && p < 65000 && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+        if p.is_multiple_of(2)
+            && p < 65000
+            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
+        {
             return p;
         }
     }

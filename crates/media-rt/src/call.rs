@@ -40,7 +40,9 @@ pub enum MediaNotice {
     /// The playback started by [`CallMediaHandle::play`] that returned `id` finished. A stopped
     /// or replaced playback raises nothing, and the id tells a completion that crossed a newer
     /// play in the channel from the newer one's.
-    PlaybackDone { id: u64 },
+    PlaybackDone {
+        id: u64,
+    },
     RtpTimeout {
         leg: LegId,
     },

@@ -94,6 +94,15 @@ impl PortPool {
         self.ip
     }
 
+    /// The first RTP port (even).
+    pub fn min(&self) -> u16 {
+        self.min
+    }
+
+    pub fn max(&self) -> u16 {
+        self.max
+    }
+
     /// Pairs the range can hold.
     pub fn capacity(&self) -> usize {
         usize::from((self.max - self.min).div_ceil(2))

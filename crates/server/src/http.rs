@@ -46,10 +46,30 @@ pub fn router(state: State) -> Router {
 }
 
 async fn metrics(AxState(s): AxState<State>) -> impl IntoResponse {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        s.0.prometheus.render(),
-    )
+    let mut body = s.0.prometheus.render();
+    media_metrics(&mut body);
+    ([("content-type", "text/plain; version=0.0.4")], body)
+}
+
+/// The media engine's counters (atomics updated per packet, read here) in Prometheus text.
+fn media_metrics(out: &mut String) {
+    use std::fmt::Write as _;
+    for (name, value) in hotline_media_rt::STATS.snapshot() {
+        let (kind, help) = match name {
+            "calls_active" => ("gauge", "calls with a media task now"),
+            "max_lateness_us" => ("gauge", "worst RTP send lateness seen, microseconds"),
+            "sent_late_5ms" => (
+                "counter",
+                "RTP packets sent more than 5 ms after they were due",
+            ),
+            _ => ("counter", "media engine counter"),
+        };
+        let metric = format!("hotline_media_{name}");
+        let _ = writeln!(
+            out,
+            "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {value}"
+        );
+    }
 }
 
 /// 200 when the SIP service runs; `database` says whether call records reach the database now or

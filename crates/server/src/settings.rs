@@ -21,8 +21,18 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn summary(&self) -> String {
+        let ivr = match &self.sip.media {
+            Some(m) => format!(
+                "{} dialplans, {} prompts, RTP ports {}-{}",
+                m.dialplans.len(),
+                m.prompts.names().len(),
+                m.ports.min(),
+                m.ports.max()
+            ),
+            None => "IVR disabled".to_string(),
+        };
         format!(
-            "{} agents, {} hotline lines, SIP on {:?}",
+            "{} agents, {} hotline lines, SIP on {:?}, {ivr}",
             self.agents, self.lines, self.sip.udp
         )
     }

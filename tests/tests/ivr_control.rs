@@ -1,0 +1,201 @@
+//! The IVR path's edges against the running server: keys by SIP INFO, a caller whose RTP stops
+//! (hung up by the RTP timeout), SIGTERM while callers are in the IVR, a dialplan with mistakes
+//! refused by `hotline check` with file, line and key, and the media counters on /metrics.
+
+use anyhow::{Context, Result};
+use hotline_cdr::EndReason;
+use hotline_tests::{
+    Hotline, SippArgs, free_udp_port, register_agent, repo_root, sipp_run, sipp_spawn,
+};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<String> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[test]
+fn a_key_sent_as_sip_info_is_a_menu_choice() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let port = free_udp_port();
+    let agent = sipp_spawn(
+        &dir,
+        "agent",
+        &SippArgs::new("agent_uas.xml")
+            .port(port)
+            .arg("-mp", free_udp_port() & !1)
+            .arg("-d", 100)
+            .build(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", port)?;
+    let args = SippArgs::new("ivr_caller_info.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .args(&[
+            "-set",
+            "dtmf_after",
+            "7000",
+            "-set",
+            "key",
+            "3",
+            "-d",
+            "6000",
+        ])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    agent.wait(Duration::from_secs(20))?;
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    // Seven seconds in: the greeting (6 s) is over and the menu prompt plays.
+    assert!(
+        route.contains("greeting > menu:3 > help:default"),
+        "{route}"
+    );
+    assert_eq!(r[0].agent.as_deref(), Some("1001"));
+    Ok(())
+}
+
+#[test]
+fn a_caller_whose_rtp_stops_is_hung_up_by_the_rtp_timeout() -> Result<()> {
+    let hl = Hotline::start("[media]\nrtp_timeout_secs = 2\n")?;
+    let dir = hl.dir.path().to_path_buf();
+    // SIPp's plain caller sends no RTP at all, as a phone that died after the 200 would.
+    let args = SippArgs::new("caller_wait_bye.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .build(1);
+    let started = std::time::Instant::now();
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
+    assert_eq!(code, 0, "the hotline sends BYE:\n{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::RtpTimeout, "{:?}", r[0]);
+    assert!(
+        r[0].route
+            .as_deref()
+            .unwrap_or_default()
+            .contains("rtp-timeout:caller"),
+        "{:?}",
+        r[0].route
+    );
+    let m = http_get(hl.http, "/metrics")?;
+    assert!(
+        metric(&m, "hotline_media_rtp_timeouts").unwrap_or(0) >= 1,
+        "{m}"
+    );
+    assert!(
+        metric(&m, "hotline_media_packets_sent").unwrap_or(0) >= 50,
+        "{m}"
+    );
+    assert_eq!(metric(&m, "hotline_media_calls_active"), Some(0), "{m}");
+    Ok(())
+}
+
+#[test]
+fn sigterm_hangs_up_callers_in_the_ivr_and_records_them() -> Result<()> {
+    let mut hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let args = SippArgs::new("caller_wait_bye.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .arg("-l", 3)
+        .build(3);
+    let callers = sipp_spawn(&dir, "citizens", &args)?;
+    std::thread::sleep(Duration::from_secs(3));
+    hl.stop()?;
+    let (code, out) = callers.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "every citizen got a BYE:\n{out}");
+    let recs = hl.records()?;
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    for r in &recs {
+        assert_eq!(r.end_reason, EndReason::Shutdown, "{r:?}");
+        assert!(
+            r.route
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("start:false > greeting")
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn check_names_the_file_line_and_key_of_dialplan_mistakes() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let plans = dir.path().join("dialplans");
+    std::fs::create_dir_all(&plans)?;
+    for f in ["12345.toml", "remote.toml", "guidance.toml"] {
+        std::fs::copy(repo_root().join("dialplans").join(f), plans.join(f))?;
+    }
+    // A menu option to a node that does not exist, and a prompt with no file.
+    let text = std::fs::read_to_string(plans.join("12345.toml"))?
+        .replace("\"3\" = \"help\"", "\"3\" = \"helpp\"")
+        .replace("prompt = \"queue_wait\"", "prompt = \"queue_wiat\"");
+    std::fs::write(plans.join("12345.toml"), &text)?;
+    std::fs::write(
+        dir.path().join("hotline.toml"),
+        format!(
+            "[hotline]\nnumbers_file = \"{}\"\n\n[ivr]\ndialplans_dir = \"dialplans\"\n\n\
+             [[agents]]\nid = \"1001\"\ngroups = [\"default\"]\npassword = \"x\"\n",
+            repo_root().join("config/hotlines.toml").display()
+        ),
+    )?;
+    let bin = hotline_tests::hotline_bin()?;
+    let out = std::process::Command::new(&bin)
+        .args(["check", "--config"])
+        .arg(dir.path().join("hotline.toml"))
+        .output()?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = plans.join("12345.toml").display().to_string();
+    let line_of = |needle: &str| -> Result<usize> {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .context(needle.to_string())
+    };
+    let menu_line = line_of("\"3\" = \"helpp\"")?;
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&format!("{file}:{menu_line}:")) && l.contains("helpp")),
+        "the unknown target with its line:\n{err}"
+    );
+    let prompt_line = line_of("queue_wiat")?;
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with(&format!("{file}:{prompt_line}:")) && l.contains("queue_wiat")),
+        "the missing prompt with its line:\n{err}"
+    );
+    // The shipped ones pass.
+    let ok = std::process::Command::new(&bin).arg("check").output()?;
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("dialplans"));
+    Ok(())
+}
