@@ -621,3 +621,56 @@ pub fn prompt_ulaw(name: &str) -> Result<Vec<u8>> {
         .map(|&s| hotline_media::g711::linear_to_ulaw(s))
         .collect())
 }
+
+/// Writes a classic pcap of RTP packets (Ethernet, IPv4, UDP on loopback, 20 ms apart) that
+/// SIPp's `play_pcap_audio` replays: how a test makes a phone send audio of its own making,
+/// such as in-band DTMF tones.
+pub fn write_rtp_pcap(path: &Path, pt: u8, payloads: &[Vec<u8>]) -> Result<()> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes()); // Ethernet
+    for (i, payload) in payloads.iter().enumerate() {
+        let mut rtp = vec![0x80, pt & 0x7f];
+        rtp.extend_from_slice(&(i as u16).to_be_bytes());
+        rtp.extend_from_slice(&((i as u32) * 160).to_be_bytes());
+        rtp.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+        rtp.extend_from_slice(payload);
+        let udp_len = 8 + rtp.len();
+        let ip_len = 20 + udp_len;
+        let mut frame = vec![0u8; 12];
+        frame.extend_from_slice(&[0x08, 0x00]);
+        frame.extend_from_slice(&[
+            0x45,
+            0,
+            (ip_len >> 8) as u8,
+            ip_len as u8,
+            0,
+            0,
+            0,
+            0,
+            64,
+            17,
+            0,
+            0,
+        ]);
+        frame.extend_from_slice(&[127, 0, 0, 1, 127, 0, 0, 1]);
+        frame.extend_from_slice(&4000u16.to_be_bytes());
+        frame.extend_from_slice(&4002u16.to_be_bytes());
+        frame.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        frame.extend_from_slice(&[0, 0]);
+        frame.extend_from_slice(&rtp);
+        let micros = i as u64 * 20_000;
+        out.extend_from_slice(&((micros / 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&((micros % 1_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&frame);
+    }
+    std::fs::write(path, out)?;
+    Ok(())
+}

@@ -199,3 +199,128 @@ fn check_names_the_file_line_and_key_of_dialplan_mistakes() -> Result<()> {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("dialplans"));
     Ok(())
 }
+
+/// 20 ms PCMU frames of the DTMF tone for `digit` (both frequencies at -10 dBm0 each).
+fn dtmf_frames(digit: hotline_media::Digit, frames: usize) -> Vec<Vec<u8>> {
+    let (lo, hi) = digit.frequencies();
+    (0..frames)
+        .map(|f| {
+            (0..160)
+                .map(|i| {
+                    let t = (f * 160 + i) as f32 / 8000.0;
+                    let s = 5000.0 * (std::f32::consts::TAU * lo * t).sin()
+                        + 5000.0 * (std::f32::consts::TAU * hi * t).sin();
+                    hotline_media::g711::linear_to_ulaw(s as i16)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_phone_without_rfc_4733_is_heard_by_the_in_band_detector() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let port = free_udp_port();
+    let agent = sipp_spawn(
+        &dir,
+        "agent",
+        &SippArgs::new("agent_uas.xml")
+            .port(port)
+            .arg("-mp", free_udp_port() & !1)
+            .arg("-d", 100)
+            .build(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    register_agent(&dir, hl.sip_udp, "1002", "demo1002", port)?;
+    // 120 ms of the "1" tone, then silence: audio the phone sends, no telephone-event offered.
+    let mut frames = dtmf_frames(hotline_media::Digit::D1, 6);
+    frames.extend((0..10).map(|_| vec![0xffu8; 160]));
+    let pcap = dir.join("tone-1.pcap");
+    hotline_tests::write_rtp_pcap(&pcap, 0, &frames)?;
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller.xml"))?
+        .replace(
+            "/usr/share/sip-tester/dtmf_2833_2.pcap",
+            &pcap.display().to_string(),
+        )
+        .replace(
+            "m=audio [media_port] RTP/AVP 0 101",
+            "m=audio [media_port] RTP/AVP 0",
+        )
+        .replace(
+            "      a=rtpmap:101 telephone-event/8000\n      a=fmtp:101 0-15\n",
+            "",
+        );
+    assert!(!text.contains("rtpmap:101"), "the offer has no RFC 4733");
+    let scen = dir.join("inband_caller.xml");
+    std::fs::write(&scen, text)?;
+    let args = SippArgs::new(&scen.display().to_string())
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .args(&["-set", "dtmf_after", "2000", "-d", "8000"])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    agent.wait(Duration::from_secs(20))?;
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("greeting:interrupted > menu:1 > consult:default"),
+        "{route}"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_recorded_prompt_in_the_override_directory_replaces_the_synthetic_one() -> Result<()> {
+    let over = tempfile::tempdir()?;
+    // "Recorded voice": a 1 kHz tone standing in for the greeting.
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(over.path().join("greeting.wav"), spec)?;
+    let tone: Vec<i16> = (0..8000)
+        .map(|i| (6000.0 * (std::f32::consts::TAU * 1000.0 * i as f32 / 8000.0).sin()) as i16)
+        .collect();
+    for s in &tone {
+        w.write_sample(*s)?;
+    }
+    w.finalize()?;
+    let hl = Hotline::start(&format!(
+        "[ivr]\nprompts_override_dir = \"{}\"\n",
+        over.path().display()
+    ))?;
+    let dir = hl.dir.path().to_path_buf();
+    let mp = free_udp_port() & !1;
+    let capture = hotline_tests::Capture::start(&dir, "citizen-rtp", mp)?;
+    let args = SippArgs::new("caller.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", mp)
+        .arg("-d", 1500)
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    let packets = capture.stop()?;
+    let heard: Vec<u8> = packets
+        .iter()
+        .filter(|d| d.dst_port == mp && d.payload.len() == 172)
+        .take(25)
+        .flat_map(|d| d.payload[12..].to_vec())
+        .collect();
+    let expected: Vec<u8> = tone
+        .iter()
+        .take(heard.len())
+        .map(|&s| hotline_media::g711::linear_to_ulaw(s))
+        .collect();
+    assert_eq!(heard.len(), 4000, "half a second of the greeting");
+    assert!(
+        heard == expected,
+        "the caller hears the recording, not the synthetic voice"
+    );
+    Ok(())
+}
