@@ -488,7 +488,8 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Captures UDP to or from `port` into `dir/name.pcap`; returns once dumpcap is capturing.
+    /// Captures UDP to or from `port` and `port + 1` (RTP and its RTCP) into `dir/name.pcap`;
+    /// returns once dumpcap is capturing.
     pub fn start(dir: &Path, name: &str, port: u16) -> Result<Self> {
         which("dumpcap")?;
         let path = dir.join(format!("{name}.pcap"));
@@ -500,7 +501,7 @@ impl Capture {
                 "-P",
                 "-q",
                 "-f",
-                &format!("udp port {port}"),
+                &format!("udp portrange {port}-{}", port + 1),
                 "-w",
             ])
             .arg(&path)

@@ -474,6 +474,23 @@ fn a_guidance_only_number_tells_the_caller_where_to_go_and_hangs_up() -> Result<
     assert_eq!(r.line_mode.as_deref(), Some("guidance-only"));
     assert_eq!(r.route.as_deref(), Some("guidance > bye"));
     assert!(r.agent.is_none());
+    // RTCP beside the RTP: sender reports about the stream the caller heard (port + 1).
+    let ssrc = rtp_to(&packets, mp).first().context("RTP")?.1;
+    let reports: Vec<_> = packets
+        .iter()
+        .filter(|d| d.dst_port == mp + 1)
+        .filter_map(|d| hotline_media::rtcp::parse(&d.payload).ok())
+        .collect();
+    let to_rtcp = packets.iter().filter(|d| d.dst_port == mp + 1).count();
+    assert!(!reports.is_empty(), "no RTCP in a ten-second call ({to_rtcp} datagrams to port {})", mp + 1);
+    assert!(
+        reports.iter().all(|r| matches!(
+            r.first(),
+            Some(hotline_media::rtcp::RtcpItem::SenderReport { ssrc: s, info, .. })
+                if *s == ssrc && info.packet_count > 0
+        )),
+        "{reports:?}"
+    );
     let guidance = prompt_ulaw("guidance-12309")?;
     let goodbye = prompt_ulaw("goodbye")?;
     let rtp = rtp_to(&packets, mp);

@@ -140,7 +140,16 @@ pub fn spawn_call(
         codec: caller.codec,
         port: pair.rtp_port(),
     };
-    let media = CallMedia::new(caller, cfg, now_micros());
+    let now = now_micros();
+    let mut cfg = cfg;
+    if cfg.unix_micros_at_start == 0 {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        cfg.unix_micros_at_start = unix.saturating_sub(now);
+    }
+    let media = CallMedia::new(caller, cfg, now);
     STATS.calls_active.fetch_add(1, Ordering::Relaxed);
     STATS.calls_total.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(run(media, pair, rx, notices));
@@ -168,6 +177,7 @@ async fn run(
     let mut cbuf = vec![0u8; 2048];
     let mut pbuf = vec![0u8; 2048];
     let mut rtcp_buf = vec![0u8; 1500];
+    let mut peer_rtcp_buf = vec![0u8; 1500];
     let base = Instant::now();
     let base_micros = now_micros();
     let at = |m: Micros| -> tokio::time::Instant {
@@ -200,8 +210,16 @@ async fn run(
                     }
                 }
             }
-            // RTCP is read so the socket buffer never fills; reports are not acted on yet.
-            _ = caller.rtcp.recv_from(&mut rtcp_buf) => {}
+            r = caller.rtcp.recv_from(&mut rtcp_buf) => {
+                if let Ok((n, from)) = r {
+                    media.handle_rtcp(LegId::Caller, from, &rtcp_buf[..n], now_micros());
+                }
+            }
+            r = recv_on(peer.as_deref().map(|p| &p.rtcp), &mut peer_rtcp_buf) => {
+                if let Ok((n, from)) = r {
+                    media.handle_rtcp(LegId::Peer, from, &peer_rtcp_buf[..n], now_micros());
+                }
+            }
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
                 let now = now_micros();
@@ -289,14 +307,19 @@ async fn run(
 
 async fn flush(media: &mut CallMedia, caller: &PortPair, peer: Option<&PortPair>) {
     while let Some(t) = media.poll_transmit() {
-        let sock = match t.leg {
-            LegId::Caller => &caller.rtp,
+        let pair = match t.leg {
+            LegId::Caller => caller,
             LegId::Peer => match peer {
-                Some(p) => &p.rtp,
+                Some(p) => p,
                 None => continue,
             },
         };
-        send(sock, &t).await;
+        if t.rtcp {
+            // Reports are not paced media: no lateness, and a failed one is just skipped.
+            pair.rtcp.try_send_to(&t.data, t.dest).ok();
+        } else {
+            send(&pair.rtp, &t).await;
+        }
     }
 }
 

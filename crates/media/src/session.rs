@@ -23,6 +23,8 @@ use crate::digit::Digit;
 use crate::dtmf_detect::DtmfDetector;
 use crate::g711;
 use crate::jitter::{FRAME_SAMPLES, Frame, JitterBuffer, JitterConfig};
+use crate::rtcp::{self, RtcpItem, SenderInfo};
+use crate::rtp_stats::ReceiverStats;
 use crate::rtp_stream::{OutboundStream, RtpHeader, RtpPacket};
 use crate::sdp::Codec;
 use crate::telephone_event::EventReceiver;
@@ -85,6 +87,11 @@ pub struct MediaConfig {
     /// Emit [`MediaEvent::Record`] frames once a peer is attached.
     pub record: bool,
     pub jitter: JitterConfig,
+    /// RTCP CNAME of our streams (RFC 3550 §6.5.1, e.g. `hotline@host`).
+    pub cname: String,
+    /// Unix time in microseconds when the shell's clock read 0 (so Unix time is this plus
+    /// `now`): RTCP sender reports carry wall-clock time, which this crate cannot read.
+    pub unix_micros_at_start: u64,
 }
 
 impl Default for MediaConfig {
@@ -93,6 +100,8 @@ impl Default for MediaConfig {
             rtp_timeout: 30_000_000,
             record: false,
             jitter: JitterConfig::default(),
+            cname: "hotline".into(),
+            unix_micros_at_start: 0,
         }
     }
 }
@@ -103,6 +112,8 @@ pub struct Transmit {
     pub leg: LegId,
     pub dest: SocketAddr,
     pub data: Vec<u8>,
+    /// Goes out of the leg's RTCP socket (the RTP port + 1) rather than its RTP socket.
+    pub rtcp: bool,
     /// When it was due; the shell compares with when it actually went out (pacing lateness).
     pub due: Micros,
 }
@@ -196,11 +207,27 @@ struct Leg {
     timed_out: bool,
     jitter: JitterBuffer,
     stats: LegStats,
+    /// RFC 3550 reception statistics of the remote's stream, for our report blocks.
+    rx: ReceiverStats,
+    /// Payload octets we sent (the SR's octet count) and what the last packet carried.
+    tx_payload_octets: u64,
+    last_tx: Option<(Micros, u32)>,
+    /// Where RTCP goes: learnt from the remote's own RTCP, else the RTP address + 1.
+    rtcp_remote: Option<SocketAddr>,
+    next_rtcp: Micros,
+    reports_sent: u32,
 }
 
 impl Leg {
     fn new(cfg: LegConfig, jitter: JitterConfig, now: Micros) -> Self {
+        let first = rtcp::report_interval_micros(cfg.ssrc, true);
         Self {
+            rx: ReceiverStats::new(8000),
+            tx_payload_octets: 0,
+            last_tx: None,
+            rtcp_remote: None,
+            next_rtcp: now + first,
+            reports_sent: 0,
             out: OutboundStream::new(cfg.ssrc, cfg.initial_seq, cfg.initial_ts),
             cfg,
             events: EventReceiver::new(),
@@ -212,6 +239,48 @@ impl Leg {
             jitter: JitterBuffer::new(jitter),
             stats: LegStats::default(),
         }
+    }
+
+    /// Counts a packet we send on this leg.
+    fn sent(&mut self, now: Micros, ts: u32, packet_len: usize, payload_len: usize) {
+        self.stats.tx_packets += 1;
+        self.stats.tx_bytes += packet_len as u64;
+        self.tx_payload_octets += payload_len as u64;
+        self.last_tx = Some((now, ts));
+    }
+
+    fn rtcp_dest(&self) -> Option<SocketAddr> {
+        self.rtcp_remote.or_else(|| {
+            self.cfg
+                .remote
+                .map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))
+        })
+    }
+
+    /// The compound report due now: SR if we sent RTP since the last one, else RR; with a
+    /// report block about the remote's stream once it is validated.
+    fn report(&mut self, now: Micros, cfg: &MediaConfig) -> Option<Vec<u8>> {
+        let blocks: Vec<_> = match self.remote_ssrc {
+            Some(ssrc) => self.rx.report_block(ssrc, now).into_iter().collect(),
+            None => Vec::new(),
+        };
+        let ssrc = self.cfg.ssrc;
+        let built = match self.last_tx {
+            Some((at, ts)) => {
+                let unix = cfg.unix_micros_at_start + now;
+                // The RTP time of "now" on our media clock: the last packet's plus what passed.
+                let elapsed = u32::try_from(now.saturating_sub(at) / 125).unwrap_or(u32::MAX);
+                let info = SenderInfo {
+                    ntp_time: rtcp::ntp_from_unix_micros(unix),
+                    rtp_ts: ts.wrapping_add(elapsed),
+                    packet_count: self.stats.tx_packets as u32,
+                    octet_count: self.tx_payload_octets as u32,
+                };
+                rtcp::build_sender_report(ssrc, &info, &blocks, &cfg.cname)
+            }
+            None => rtcp::build_receiver_report(ssrc, &blocks, &cfg.cname),
+        };
+        built.ok()
     }
 
     fn silence_code(&self) -> u8 {
@@ -438,7 +507,13 @@ impl CallMedia {
             return;
         }
         let new_source = l.remote_ssrc != Some(h.ssrc);
+        if new_source {
+            l.rx = ReceiverStats::new(8000);
+        }
         l.remote_ssrc = Some(h.ssrc);
+        if is_audio {
+            l.rx.on_packet(h.seq, h.ts, now);
+        }
         if is_event {
             if let Ok(Some(d)) = l.events.receive(h.ts, h.marker, pkt.payload) {
                 events.push_back(MediaEvent::Digit {
@@ -492,8 +567,7 @@ impl CallMedia {
         let out = dst.out.rewrite(&RtpHeader { pt, ..*h });
         let mut data = Vec::with_capacity(12 + payload.len());
         out.write_packet(payload, &mut data);
-        dst.stats.tx_packets += 1;
-        dst.stats.tx_bytes += data.len() as u64;
+        dst.sent(now, out.ts, data.len(), payload.len());
         if to_leg == LegId::Caller {
             self.last_caller_tx = Some(now);
         }
@@ -501,6 +575,7 @@ impl CallMedia {
             leg: to_leg,
             dest,
             data,
+            rtcp: false,
             due: now,
         });
     }
@@ -529,6 +604,61 @@ impl CallMedia {
                 self.events.push_back(MediaEvent::RtpTimeout { leg });
             }
         }
+        self.send_reports(now);
+    }
+
+    /// RTCP reports every 5 s ±50 % per leg (RFC 3550 §6.3, two-party session).
+    fn send_reports(&mut self, now: Micros) {
+        let cfg = &self.cfg;
+        let legs = [
+            (LegId::Caller, Some(&mut self.caller)),
+            (LegId::Peer, self.peer.as_mut()),
+        ];
+        for (id, l) in legs {
+            let Some(l) = l else { continue };
+            if now < l.next_rtcp {
+                continue;
+            }
+            l.reports_sent = l.reports_sent.wrapping_add(1);
+            // Deterministic spread: the SSRC is random, the count moves it along.
+            let spread = l.cfg.ssrc.rotate_left(l.reports_sent % 32) ^ l.reports_sent;
+            l.next_rtcp = now + rtcp::report_interval_micros(spread, false);
+            let (Some(dest), Some(data)) = (l.rtcp_dest(), l.report(now, cfg)) else {
+                continue;
+            };
+            self.transmits.push_back(Transmit {
+                leg: id,
+                dest,
+                data,
+                rtcp: true,
+                due: now,
+            });
+        }
+    }
+
+    /// Feeds one datagram from `leg`'s RTCP socket: a sender report's time for our LSR/DLSR,
+    /// and the address to send our reports to. Anything unparsable is dropped.
+    pub fn handle_rtcp(&mut self, leg: LegId, from: SocketAddr, data: &[u8], now: Micros) {
+        let Some(l) = self.leg_mut(leg) else { return };
+        let Ok(items) = rtcp::parse(data) else {
+            return;
+        };
+        l.rtcp_remote = Some(from);
+        for item in items {
+            if let RtcpItem::SenderReport { ssrc, info, .. } = item
+                && Some(ssrc) == l.remote_ssrc
+            {
+                l.rx.on_sender_report(rtcp::ntp_middle32(info.ntp_time), now);
+            }
+        }
+    }
+
+    /// Reception statistics of `leg`'s remote stream (loss, jitter), for the call's quality.
+    pub fn reception(&self, leg: LegId) -> Option<&ReceiverStats> {
+        match leg {
+            LegId::Caller => Some(&self.caller.rx),
+            LegId::Peer => self.peer.as_ref().map(|p| &p.rx),
+        }
     }
 
     fn tick(&mut self, tick: Micros) {
@@ -551,12 +681,12 @@ impl CallMedia {
                 if let Some(dest) = self.caller.cfg.remote {
                     let mut data = Vec::with_capacity(12 + FRAME_SAMPLES);
                     out.write_packet(&frame, &mut data);
-                    self.caller.stats.tx_packets += 1;
-                    self.caller.stats.tx_bytes += data.len() as u64;
+                    self.caller.sent(tick, out.ts, data.len(), FRAME_SAMPLES);
                     self.transmits.push_back(Transmit {
                         leg: LegId::Caller,
                         dest,
                         data,
+                        rtcp: false,
                         due: tick,
                     });
                 }
@@ -617,6 +747,12 @@ impl CallMedia {
     /// When [`CallMedia::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Micros {
         let mut next = self.rtp_deadline();
+        for l in [Some(&self.caller), self.peer.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            next = next.min(l.next_rtcp);
+        }
         if self.ticking() {
             next = next.min(self.next_tick);
         }

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use hotline_media::rtcp::{self, RtcpItem, SenderInfo};
 use hotline_media::session::{
     CallMedia, DtmfSource, FRAME_MICROS, LegConfig, LegId, MediaConfig, MediaEvent, Micros,
     Transmit,
@@ -88,8 +89,19 @@ impl World {
         self.drain();
     }
 
+    /// RTP sent to `leg`.
     fn to(&self, leg: LegId) -> Vec<&Transmit> {
-        self.sent.iter().filter(|t| t.leg == leg).collect()
+        self.sent
+            .iter()
+            .filter(|t| t.leg == leg && !t.rtcp)
+            .collect()
+    }
+
+    fn rtcp_to(&self, leg: LegId) -> Vec<&Transmit> {
+        self.sent
+            .iter()
+            .filter(|t| t.leg == leg && t.rtcp)
+            .collect()
     }
 }
 
@@ -503,4 +515,84 @@ fn packets_of_other_payload_types_and_garbage_are_dropped() {
     );
     assert!(w.to(LegId::Peer).is_empty());
     assert_eq!(w.m.stats(LegId::Caller).unwrap().rx_dropped, 2);
+}
+
+#[test]
+fn rtcp_reports_go_to_the_rtp_port_plus_one_every_few_seconds() {
+    let cfg = MediaConfig {
+        cname: "hotline@test".into(),
+        unix_micros_at_start: 1_700_000_000_000_000,
+        ..MediaConfig::default()
+    };
+    let mut w = World::new(cfg);
+    // Before we send anything: receiver reports only, about nobody yet.
+    w.progress(4_000_000);
+    let first = w.rtcp_to(LegId::Caller);
+    assert_eq!(
+        first.len(),
+        1,
+        "one report in the first 4 s (the initial interval is 1.25-3.75 s)"
+    );
+    assert_eq!(first[0].dest, addr("127.0.0.1:4001"));
+    let items = rtcp::parse(&first[0].data).unwrap();
+    assert!(
+        matches!(items[0], RtcpItem::ReceiverReport { ssrc: 0x1111_1111, ref blocks } if blocks.is_empty())
+    );
+    assert!(items.contains(&RtcpItem::Cname {
+        ssrc: 0x1111_1111,
+        cname: "hotline@test".into()
+    }));
+    // The caller talks 100 packets with 5 lost; we play a prompt meanwhile.
+    w.m.play(vec![prompt(8000, 1)], false, w.now);
+    for i in 0..105u16 {
+        w.now = 4_000_000 + u64::from(i) * 20_000;
+        if i % 21 != 20 {
+            w.rtp(
+                LegId::Caller,
+                "127.0.0.1:4000",
+                &packet(0, 500 + i, u32::from(i) * 160, 0xcafe, false, &[0xff; 160]),
+            );
+        }
+        w.progress(w.now + 10_000);
+    }
+    // The caller's SR tells us its clock; our next block carries LSR.
+    let sr = rtcp::build_sender_report(
+        0xcafe,
+        &SenderInfo {
+            ntp_time: rtcp::ntp_from_unix_micros(1_700_000_006_000_000),
+            rtp_ts: 9,
+            packet_count: 100,
+            octet_count: 16_000,
+        },
+        &[],
+        "phone",
+    )
+    .unwrap();
+    w.m.handle_rtcp(LegId::Caller, addr("127.0.0.1:4001"), &sr, w.now);
+    w.progress(w.now + 8_000_000);
+    let reports = w.rtcp_to(LegId::Caller);
+    assert!(reports.len() >= 2, "{} reports", reports.len());
+    let last = rtcp::parse(&reports.last().unwrap().data).unwrap();
+    let RtcpItem::SenderReport { ssrc, info, blocks } = &last[0] else {
+        panic!("we sent RTP, so a sender report: {last:?}");
+    };
+    assert_eq!(*ssrc, 0x1111_1111);
+    assert_eq!(info.packet_count as usize, w.to(LegId::Caller).len());
+    assert_eq!(info.octet_count as usize, 160 * w.to(LegId::Caller).len());
+    let b = &blocks[0];
+    assert_eq!(b.ssrc, 0xcafe);
+    // Packets 20, 41, 62 and 83 are gaps; 104, the last one, never came, so nothing after it
+    // shows it missing yet.
+    assert_eq!(b.cumulative_lost, 4);
+    assert_eq!(b.extended_highest_seq, 500 + 103);
+    assert_eq!(
+        b.last_sr,
+        rtcp::ntp_middle32(rtcp::ntp_from_unix_micros(1_700_000_006_000_000))
+    );
+    assert!(b.delay_since_last_sr > 0);
+    // Intervals stay within 2.5-7.5 s.
+    for pair in reports.windows(2) {
+        let gap = pair[1].due - pair[0].due;
+        assert!((2_500_000..=7_500_000).contains(&gap), "{gap}");
+    }
 }

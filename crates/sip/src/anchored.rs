@@ -201,6 +201,7 @@ pub(crate) async fn entry(
         MediaConfig {
             rtp_timeout: media.rtp_timeout.as_micros() as u64,
             record: media.recordings_dir.is_some(),
+            cname: format!("hotline@{}", core.cfg.domain),
             ..MediaConfig::default()
         },
         media.prompts.clone(),
