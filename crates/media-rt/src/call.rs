@@ -1,13 +1,15 @@
-//! One tokio task per call drives its [`CallMedia`]: it reads the leg sockets, sleeps until the
-//! session's next timeout, sends what the session says and reports what it noticed. A call is
-//! a task, not a thread: a thousand calls are a thousand small futures on the runtime's workers.
+//! One tokio task per call reads its leg sockets and commands and feeds them to its
+//! [`CallMedia`]; the pacing clock's threads ([`crate::clock`]) run the session's timers. Both
+//! send what the session says and report what it noticed, under the call's lock. A call is a
+//! task, not a thread: a thousand calls are a thousand small futures on the runtime's workers
+//! plus an entry in a clock thread's heap.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hotline_media::Digit;
 use hotline_media::session::{
@@ -17,6 +19,8 @@ use hotline_media::session::{
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
+
+use crate::clock::{Clock, Registration, Tick};
 
 use crate::ports::PortPair;
 use crate::prompts::PromptCache;
@@ -152,8 +156,162 @@ pub fn spawn_call(
     let media = CallMedia::new(caller, cfg, now);
     STATS.calls_active.fetch_add(1, Ordering::Relaxed);
     STATS.calls_total.fetch_add(1, Ordering::Relaxed);
-    tokio::spawn(run(media, pair, rx, notices));
+    let shared = Arc::new_cyclic(|weak: &std::sync::Weak<CallShared>| {
+        let tick: std::sync::Weak<dyn Tick> = weak.clone();
+        CallShared {
+            core: Mutex::new(CallCore {
+                media,
+                peer: None,
+                recorder: None,
+                recording_path: None,
+                playing: 0,
+            }),
+            caller: Arc::new(pair),
+            notices,
+            reg: Clock::global().register(tick),
+        }
+    });
+    {
+        let mut core = shared.lock();
+        shared.settle(&mut core);
+    }
+    tokio::spawn(run(shared, rx));
     handle
+}
+
+/// What the call's task and the clock share, behind the call's lock.
+struct CallCore {
+    media: CallMedia,
+    peer: Option<Arc<PortPair>>,
+    recorder: Option<Recorder>,
+    recording_path: Option<PathBuf>,
+    /// The play whose completion the session will report next.
+    playing: u64,
+}
+
+struct CallShared {
+    core: Mutex<CallCore>,
+    caller: Arc<PortPair>,
+    notices: mpsc::UnboundedSender<MediaNotice>,
+    reg: Registration,
+}
+
+impl CallShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CallCore> {
+        self.core.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After any input: send what the session produced, report its events, and tell the
+    /// clock when it is next due. Runs under the call's lock, on the task or the clock.
+    fn settle(&self, core: &mut CallCore) {
+        while let Some(t) = core.media.poll_transmit() {
+            let pair: &PortPair = match t.leg {
+                LegId::Caller => &self.caller,
+                LegId::Peer => match core.peer.as_deref() {
+                    Some(p) => p,
+                    None => continue,
+                },
+            };
+            if t.rtcp {
+                // Reports are not paced media: no lateness, and a failed one is just skipped.
+                pair.rtcp.try_send_to(&t.data, t.dest).ok();
+            } else {
+                send(&pair.rtp, &t);
+            }
+        }
+        while let Some(ev) = core.media.poll_event() {
+            match ev {
+                MediaEvent::Record { caller, heard } => {
+                    if let Some(r) = core.recorder.as_mut()
+                        && let Err(e) = r.write(&caller, &heard)
+                    {
+                        warn!(error = %e, "recording stopped");
+                        core.recorder = None;
+                    }
+                }
+                MediaEvent::Digit {
+                    digit,
+                    source,
+                    leg: LegId::Caller,
+                } => {
+                    self.notices
+                        .send(MediaNotice::Digit { digit, source })
+                        .ok();
+                }
+                MediaEvent::Digit { .. } => {}
+                MediaEvent::PlaybackDone => {
+                    self.notices
+                        .send(MediaNotice::PlaybackDone { id: core.playing })
+                        .ok();
+                }
+                MediaEvent::RtpTimeout { leg } => {
+                    STATS.rtp_timeouts.fetch_add(1, Ordering::Relaxed);
+                    self.notices.send(MediaNotice::RtpTimeout { leg }).ok();
+                }
+                MediaEvent::Latched { leg, addr } => debug!(?leg, %addr, "RTP latched"),
+            }
+        }
+        self.reg.schedule(core.media.poll_timeout());
+    }
+
+    fn on_rtp(&self, leg: LegId, from: SocketAddr, data: &[u8]) {
+        STATS.packets_received.fetch_add(1, Ordering::Relaxed);
+        let mut core = self.lock();
+        core.media.handle_rtp(leg, from, data, now_micros());
+        self.settle(&mut core);
+    }
+
+    fn on_rtcp(&self, leg: LegId, from: SocketAddr, data: &[u8]) {
+        let mut core = self.lock();
+        core.media.handle_rtcp(leg, from, data, now_micros());
+        self.settle(&mut core);
+    }
+
+    fn on_command(&self, cmd: Command) {
+        let mut core = self.lock();
+        let now = now_micros();
+        match cmd {
+            Command::Play(id, items, looping) => {
+                core.playing = id;
+                core.media.play(items, looping, now);
+            }
+            Command::Stop => core.media.stop_playback(),
+            Command::Inband(on) => core.media.set_inband_dtmf(on, now),
+            Command::Attach(pair, cfg, record) => {
+                core.media.attach_peer(cfg, now);
+                core.peer = Some(Arc::from(pair));
+                if let Some(path) = record {
+                    match Recorder::create(&path) {
+                        Ok(r) => {
+                            STATS.recordings.fetch_add(1, Ordering::Relaxed);
+                            core.recording_path = Some(path);
+                            core.recorder = Some(r);
+                        }
+                        Err(e) => warn!(error = %e, "call not recorded"),
+                    }
+                }
+            }
+            Command::Detach => {
+                core.media.detach_peer();
+                core.peer = None;
+            }
+            Command::Update(leg, remote, hold) => core.media.update_leg(leg, remote, hold, now),
+        }
+        self.settle(&mut core);
+    }
+}
+
+impl Tick for CallShared {
+    fn try_tick(&self, now: Micros) -> bool {
+        let mut core = match self.core.try_lock() {
+            Ok(c) => c,
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        };
+        core.media.handle_timeout(now);
+        self.settle(&mut core);
+        true
+    }
 }
 
 async fn recv_on(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
@@ -163,172 +321,78 @@ async fn recv_on(sock: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(u
     }
 }
 
-async fn run(
-    mut media: CallMedia,
-    caller: PortPair,
-    mut rx: mpsc::UnboundedReceiver<Command>,
-    notices: mpsc::UnboundedSender<MediaNotice>,
-) {
-    let mut peer: Option<Box<PortPair>> = None;
-    let mut recorder: Option<Recorder> = None;
-    let mut recording_path: Option<PathBuf> = None;
-    // The play whose completion the session will report next.
-    let mut playing: u64 = 0;
+async fn run(shared: Arc<CallShared>, mut rx: mpsc::UnboundedReceiver<Command>) {
+    let caller = shared.caller.clone();
     let mut cbuf = vec![0u8; 2048];
     let mut pbuf = vec![0u8; 2048];
     let mut rtcp_buf = vec![0u8; 1500];
     let mut peer_rtcp_buf = vec![0u8; 1500];
-    let base = Instant::now();
-    let base_micros = now_micros();
-    let at = |m: Micros| -> tokio::time::Instant {
-        let d = Duration::from_micros(m.saturating_sub(base_micros).min(3_600_000_000));
-        tokio::time::Instant::from_std(base + d)
-    };
-    let sleep = tokio::time::sleep_until(at(media.poll_timeout()));
-    tokio::pin!(sleep);
-    let mut armed = media.poll_timeout();
     loop {
+        let peer = shared.lock().peer.clone();
         tokio::select! {
             r = caller.rtp.recv_from(&mut cbuf) => {
                 if let Ok((n, from)) = r {
-                    STATS.packets_received.fetch_add(1, Ordering::Relaxed);
-                    media.handle_rtp(LegId::Caller, from, &cbuf[..n], now_micros());
+                    shared.on_rtp(LegId::Caller, from, &cbuf[..n]);
                     // Drain what else is queued without another trip through the reactor.
                     while let Ok((n, from)) = caller.rtp.try_recv_from(&mut cbuf) {
-                        STATS.packets_received.fetch_add(1, Ordering::Relaxed);
-                        media.handle_rtp(LegId::Caller, from, &cbuf[..n], now_micros());
+                        shared.on_rtp(LegId::Caller, from, &cbuf[..n]);
                     }
                 }
             }
             r = recv_on(peer.as_deref().map(|p| &p.rtp), &mut pbuf) => {
                 if let (Ok((n, from)), Some(p)) = (r, peer.as_deref()) {
-                    STATS.packets_received.fetch_add(1, Ordering::Relaxed);
-                    media.handle_rtp(LegId::Peer, from, &pbuf[..n], now_micros());
+                    shared.on_rtp(LegId::Peer, from, &pbuf[..n]);
                     while let Ok((n, from)) = p.rtp.try_recv_from(&mut pbuf) {
-                        STATS.packets_received.fetch_add(1, Ordering::Relaxed);
-                        media.handle_rtp(LegId::Peer, from, &pbuf[..n], now_micros());
+                        shared.on_rtp(LegId::Peer, from, &pbuf[..n]);
                     }
                 }
             }
             r = caller.rtcp.recv_from(&mut rtcp_buf) => {
                 if let Ok((n, from)) = r {
-                    media.handle_rtcp(LegId::Caller, from, &rtcp_buf[..n], now_micros());
+                    shared.on_rtcp(LegId::Caller, from, &rtcp_buf[..n]);
                 }
             }
             r = recv_on(peer.as_deref().map(|p| &p.rtcp), &mut peer_rtcp_buf) => {
                 if let Ok((n, from)) = r {
-                    media.handle_rtcp(LegId::Peer, from, &peer_rtcp_buf[..n], now_micros());
+                    shared.on_rtcp(LegId::Peer, from, &peer_rtcp_buf[..n]);
                 }
             }
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
-                let now = now_micros();
-                match cmd {
-                    Command::Play(id, items, looping) => {
-                        playing = id;
-                        media.play(items, looping, now);
-                    }
-                    Command::Stop => media.stop_playback(),
-                    Command::Inband(on) => media.set_inband_dtmf(on, now),
-                    Command::Attach(pair, cfg, record) => {
-                        media.attach_peer(cfg, now);
-                        peer = Some(pair);
-                        if let Some(path) = record {
-                            match Recorder::create(&path) {
-                                Ok(r) => {
-                                    STATS.recordings.fetch_add(1, Ordering::Relaxed);
-                                    recording_path = Some(path);
-                                    recorder = Some(r);
-                                }
-                                Err(e) => warn!(error = %e, "call not recorded"),
-                            }
-                        }
-                    }
-                    Command::Detach => {
-                        media.detach_peer();
-                        peer = None;
-                    }
-                    Command::Update(leg, remote, hold) => media.update_leg(leg, remote, hold, now),
-                }
+                shared.on_command(cmd);
             }
-            _ = &mut sleep => {
-                media.handle_timeout(now_micros());
-            }
-        }
-        flush(&mut media, &caller, peer.as_deref()).await;
-        while let Some(ev) = media.poll_event() {
-            match ev {
-                MediaEvent::Record { caller, heard } => {
-                    if let Some(r) = recorder.as_mut()
-                        && let Err(e) = r.write(&caller, &heard)
-                    {
-                        warn!(error = %e, "recording stopped");
-                        recorder = None;
-                    }
-                }
-                MediaEvent::Digit {
-                    digit,
-                    source,
-                    leg: LegId::Caller,
-                } => {
-                    notices.send(MediaNotice::Digit { digit, source }).ok();
-                }
-                MediaEvent::Digit { .. } => {}
-                MediaEvent::PlaybackDone => {
-                    notices.send(MediaNotice::PlaybackDone { id: playing }).ok();
-                }
-                MediaEvent::RtpTimeout { leg } => {
-                    STATS.rtp_timeouts.fetch_add(1, Ordering::Relaxed);
-                    notices.send(MediaNotice::RtpTimeout { leg }).ok();
-                }
-                MediaEvent::Latched { leg, addr } => debug!(?leg, %addr, "RTP latched"),
-            }
-        }
-        let next = media.poll_timeout();
-        if next != armed {
-            armed = next;
-            sleep.as_mut().reset(at(next));
         }
     }
-    if let Some(r) = recorder.take()
-        && let Err(e) = r.finish()
-    {
-        warn!(error = %e, "recording not finalized");
-    }
+    let (caller_stats, peer_stats, recording) = {
+        let mut core = shared.lock();
+        if let Some(r) = core.recorder.take()
+            && let Err(e) = r.finish()
+        {
+            warn!(error = %e, "recording not finalized");
+        }
+        // No more ticks: the clock drops the call once it sees the deadline gone.
+        shared.reg.schedule(Micros::MAX);
+        (
+            core.media.stats(LegId::Caller).unwrap_or_default(),
+            core.media.stats(LegId::Peer),
+            core.recording_path.take(),
+        )
+    };
     STATS.calls_active.fetch_sub(1, Ordering::Relaxed);
-    notices
+    shared
+        .notices
         .send(MediaNotice::Ended {
-            caller: media.stats(LegId::Caller).unwrap_or_default(),
-            peer: media.stats(LegId::Peer),
-            recording: recording_path,
+            caller: caller_stats,
+            peer: peer_stats,
+            recording,
         })
         .ok();
 }
 
-async fn flush(media: &mut CallMedia, caller: &PortPair, peer: Option<&PortPair>) {
-    while let Some(t) = media.poll_transmit() {
-        let pair = match t.leg {
-            LegId::Caller => caller,
-            LegId::Peer => match peer {
-                Some(p) => p,
-                None => continue,
-            },
-        };
-        if t.rtcp {
-            // Reports are not paced media: no lateness, and a failed one is just skipped.
-            pair.rtcp.try_send_to(&t.data, t.dest).ok();
-        } else {
-            send(&pair.rtp, &t).await;
-        }
-    }
-}
-
-async fn send(sock: &UdpSocket, t: &Transmit) {
-    let r = match sock.try_send_to(&t.data, t.dest) {
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => sock.send_to(&t.data, t.dest).await,
-        r => r,
-    };
-    match r {
+/// Sends one paced packet without waiting: a full socket buffer (which loopback and a LAN
+/// rarely see) loses this packet rather than delaying every packet behind it.
+fn send(sock: &UdpSocket, t: &Transmit) {
+    match sock.try_send_to(&t.data, t.dest) {
         Ok(_) => STATS.sent(now_micros().saturating_sub(t.due)),
         Err(e) => {
             STATS.send_errors.fetch_add(1, Ordering::Relaxed);

@@ -3,6 +3,7 @@
 //! It decides nothing about calls; the SIP layer tells it what to play and whom to bridge.
 
 mod call;
+mod clock;
 mod ports;
 mod prompts;
 mod recorder;

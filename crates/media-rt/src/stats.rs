@@ -17,7 +17,12 @@ pub struct MediaStats {
     pub max_lateness_us: AtomicU64,
     pub rtp_timeouts: AtomicU64,
     pub recordings: AtomicU64,
+    /// Packets by send lateness: at most 1, 2, 5, 10, 20 ms, and more.
+    pub lateness: [AtomicU64; 6],
 }
+
+/// Upper bounds of [`MediaStats::lateness`] buckets, microseconds (the last is open).
+pub const LATENESS_BOUNDS_US: [u64; 5] = [1_000, 2_000, 5_000, 10_000, 20_000];
 
 /// Late beyond this counts in `sent_late_5ms`.
 pub const LATE_MICROS: u64 = 5_000;
@@ -32,6 +37,14 @@ pub static STATS: MediaStats = MediaStats {
     max_lateness_us: AtomicU64::new(0),
     rtp_timeouts: AtomicU64::new(0),
     recordings: AtomicU64::new(0),
+    lateness: [
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+        AtomicU64::new(0),
+    ],
 };
 
 impl MediaStats {
@@ -42,6 +55,26 @@ impl MediaStats {
         }
         self.max_lateness_us
             .fetch_max(lateness_us, Ordering::Relaxed);
+        let bucket = LATENESS_BOUNDS_US
+            .iter()
+            .position(|&b| lateness_us <= b)
+            .unwrap_or(LATENESS_BOUNDS_US.len());
+        self.lateness[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Cumulative lateness counts (`le` bound in ms, count), Prometheus-histogram style.
+    pub fn lateness_histogram(&self) -> Vec<(String, u64)> {
+        let mut total = 0;
+        let mut out = Vec::new();
+        for (i, c) in self.lateness.iter().enumerate() {
+            total += c.load(Ordering::Relaxed);
+            let le = LATENESS_BOUNDS_US
+                .get(i)
+                .map(|b| format!("{}", *b as f64 / 1_000_000.0))
+                .unwrap_or_else(|| "+Inf".into());
+            out.push((le, total));
+        }
+        out
     }
 
     /// A snapshot as (name, value) pairs for exporters.

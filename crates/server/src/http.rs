@@ -70,6 +70,17 @@ fn media_metrics(out: &mut String) {
             "# HELP {metric} {help}\n# TYPE {metric} {kind}\n{metric} {value}"
         );
     }
+    let name = "hotline_media_send_lateness_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} RTP packets by how late they were sent\n# TYPE {name} histogram"
+    );
+    let hist = hotline_media_rt::STATS.lateness_histogram();
+    for (le, count) in &hist {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {count}");
+    }
+    let total = hist.last().map(|h| h.1).unwrap_or(0);
+    let _ = writeln!(out, "{name}_count {total}");
 }
 
 /// 200 when the SIP service runs; `database` says whether call records reach the database now or

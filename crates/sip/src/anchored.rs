@@ -70,6 +70,9 @@ enum Phase {
 struct RingPlan {
     group: Option<String>,
     extra: Vec<String>,
+    /// `extra` resolved once, at the first round: a name that does not resolve (a placeholder
+    /// `.invalid` target) must not stall every round of the call on DNS.
+    resolved: Option<Vec<(String, Target)>>,
     /// Give up after the first round (a transfer) instead of retrying until the max wait.
     once: bool,
     deadline: tokio::time::Instant,
@@ -265,6 +268,7 @@ pub(crate) async fn entry(
         bridged_peer_port: None,
         peer_version: SessionVersion::new(rand::random::<u32>().into(), 1),
         legs: Vec::new(),
+        old_legs: Vec::new(),
         round: 0,
         plan: None,
         phase: Phase::Ivr,
@@ -357,6 +361,8 @@ struct Call {
     bridged_peer_port: Option<u16>,
     peer_version: SessionVersion,
     legs: Vec<Leg>,
+    /// Dialogs of earlier rounds' legs, removed from the dialog layer when the call ends.
+    old_legs: Vec<rsipstack::dialog::DialogId>,
     /// Ringing round; events of older rounds are stale.
     round: u32,
     plan: Option<RingPlan>,
@@ -622,6 +628,7 @@ impl Call {
         self.plan = Some(RingPlan {
             group,
             extra,
+            resolved: None,
             once,
             deadline: tokio::time::Instant::now() + max_wait,
         });
@@ -640,7 +647,9 @@ impl Call {
     /// Rings every target of the plan once, with a ring timer.
     async fn ring_round(&mut self) {
         self.round += 1;
-        self.legs.clear();
+        // The last round's legs are over (CANCELled or failed); forget them at the end.
+        self.old_legs
+            .extend(self.legs.drain(..).map(|l| l.dialog.id()));
         let Some(plan) = &self.plan else { return };
         let mut targets: Vec<(String, Target)> = Vec::new();
         if let Some(group) = &plan.group {
@@ -656,14 +665,26 @@ impl Call {
                 }
             }
         }
-        for uri in plan.extra.clone() {
-            match self.resolve(&uri).await {
-                Some(t) => targets.push((uri.clone(), t)),
-                None => {
-                    debug!(%uri, "parallel target cannot be resolved");
+        let resolved = match &plan.resolved {
+            Some(r) => r.clone(),
+            None => {
+                let mut r = Vec::new();
+                for uri in plan.extra.clone() {
+                    match self.resolve(&uri).await {
+                        Some(t) => r.push((uri.clone(), t)),
+                        None => {
+                            warn!(%uri, "parallel target cannot be resolved");
+                            self.route_extra.push(format!("unreachable:{uri}"));
+                        }
+                    }
                 }
+                if let Some(plan) = self.plan.as_mut() {
+                    plan.resolved = Some(r.clone());
+                }
+                r
             }
-        }
+        };
+        targets.extend(resolved);
         let Some(pair) = self.peer_pair.as_ref() else {
             return;
         };
@@ -1002,6 +1023,9 @@ impl Call {
             .remove(self.record.id());
         for l in &self.legs {
             self.dialogs.remove_dialog(&l.dialog.id());
+        }
+        for id in &self.old_legs {
+            self.dialogs.remove_dialog(id);
         }
         let record = self.record;
         self.core.finish_record(record, reason, code);
