@@ -324,3 +324,33 @@ fn a_recorded_prompt_in_the_override_directory_replaces_the_synthetic_one() -> R
     );
     Ok(())
 }
+
+#[test]
+fn hold_and_resume_in_the_ivr_are_answered_by_the_hotline_itself() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    // caller_hold.xml checks the answers: a=recvonly to its sendonly hold, a=sendrecv to the
+    // resume. With the media anchored here, no agent takes part: the IVR's leg answers.
+    let args = SippArgs::new("caller_hold.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .arg("-d", 1000)
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
+    assert_eq!(
+        code, 0,
+        "hold and resume answered with the mirrored directions:\n{out}"
+    );
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::Abandoned, "{:?}", r[0]);
+    assert!(
+        r[0].route
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("start:false > greeting"),
+        "{:?}",
+        r[0].route
+    );
+    Ok(())
+}

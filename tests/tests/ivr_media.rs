@@ -482,7 +482,11 @@ fn a_guidance_only_number_tells_the_caller_where_to_go_and_hangs_up() -> Result<
         .filter_map(|d| hotline_media::rtcp::parse(&d.payload).ok())
         .collect();
     let to_rtcp = packets.iter().filter(|d| d.dst_port == mp + 1).count();
-    assert!(!reports.is_empty(), "no RTCP in a ten-second call ({to_rtcp} datagrams to port {})", mp + 1);
+    assert!(
+        !reports.is_empty(),
+        "no RTCP in a ten-second call ({to_rtcp} datagrams to port {})",
+        mp + 1
+    );
     assert!(
         reports.iter().all(|r| matches!(
             r.first(),
