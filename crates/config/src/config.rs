@@ -349,7 +349,10 @@ fn check_media(m: &Media, at: &KeyPath, c: &mut Checker) {
         c.fail(at.key("rtp_timeout_secs"), "must be at least 1");
     }
     if m.record && m.recordings_dir.as_os_str().is_empty() {
-        c.fail(at.key("recordings_dir"), "must name a directory when record = true");
+        c.fail(
+            at.key("recordings_dir"),
+            "must name a directory when record = true",
+        );
     }
 }
 

@@ -7,8 +7,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::{Mutex, OnceLock};
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use hotline_media::Digit;
@@ -234,9 +234,7 @@ impl CallShared {
                     source,
                     leg: LegId::Caller,
                 } => {
-                    self.notices
-                        .send(MediaNotice::Digit { digit, source })
-                        .ok();
+                    self.notices.send(MediaNotice::Digit { digit, source }).ok();
                 }
                 MediaEvent::Digit { .. } => {}
                 MediaEvent::PlaybackDone => {

@@ -164,9 +164,12 @@ const SLOT: Micros = 1_000;
 /// Longest sleep when nothing is due (a new registration wakes the thread anyway).
 const IDLE: Duration = Duration::from_secs(1);
 
+/// A call popped from the heap: its id, itself, its deadline cell and the deadline it had.
+type Due = (u64, Arc<dyn Tick>, Arc<AtomicU64>, Micros);
+
 fn run(shard: &ShardHandle) {
-    let mut due_now: Vec<(u64, Arc<dyn Tick>, Arc<AtomicU64>, Micros)> = Vec::new();
-    let mut busy: Vec<(u64, Arc<dyn Tick>, Arc<AtomicU64>, Micros)> = Vec::new();
+    let mut due_now: Vec<Due> = Vec::new();
+    let mut busy: Vec<Due> = Vec::new();
     loop {
         {
             let mut s = shard.state.lock().unwrap_or_else(|e| e.into_inner());

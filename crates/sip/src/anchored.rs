@@ -146,35 +146,12 @@ pub(crate) async fn entry(
     let audio = answer.audio.clone();
 
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Ev>();
-    let (caller_state_tx, mut caller_state_rx) = dialogs.new_dialog_state_channel();
-    let contact = rsipstack::sip::Uri::try_from(core.contact_uri().as_str()).ok();
-    let caller =
-        match dialogs.get_or_create_server_invite(&s, caller_state_tx, None, contact.clone()) {
-            Ok(d) => d,
-            Err(e) => {
-                warn!(error = %e, "cannot create the caller's dialog");
-                s.reply(StatusCode::ServerInternalError).await.ok();
-                core.finish_record(record, EndReason::Failed, 500);
-                return;
-            }
-        };
+    let Some(caller) = crate::caller_leg::start(&core, &dialogs, s, &ev_tx, Ev::Caller).await
+    else {
+        core.finish_record(record, EndReason::Failed, 500);
+        return;
+    };
     let caller_id = caller.id();
-    {
-        let mut d = caller.clone();
-        tokio::spawn(async move {
-            if let Err(e) = d.handle(&mut s).await {
-                debug!(error = %e, "caller transaction ended");
-            }
-        });
-        let ev_tx = ev_tx.clone();
-        tokio::spawn(async move {
-            while let Some(st) = caller_state_rx.recv().await {
-                if ev_tx.send(Ev::Caller(st)).is_err() {
-                    break;
-                }
-            }
-        });
-    }
     let sdp_ct = vec![Header::ContentType("application/sdp".into())];
     if let Err(e) = caller.accept(Some(sdp_ct.clone()), Some(answer_sdp.into_bytes())) {
         warn!(error = %e, "caller went away before the IVR answered");
@@ -464,7 +441,8 @@ impl Call {
                 });
             }
             Ev::Caller(DialogState::Updated(_, req, handle)) => {
-                self.caller_reoffer(req, handle).await
+                let port = self.local_port;
+                self.answer_reoffer(LegId::Caller, port, req, handle).await
             }
             Ev::Caller(DialogState::Info(_, req, handle)) => {
                 if let Some(d) = info_digit(&req) {
@@ -561,43 +539,34 @@ impl Call {
         }
     }
 
-    /// A re-INVITE or UPDATE from the caller: answered here (the media is ours), hold honoured.
-    async fn caller_reoffer(&mut self, req: Request, handle: TransactionHandle) {
-        let text = String::from_utf8_lossy(&req.body).to_string();
+    /// A re-INVITE or UPDATE on `leg`, answered here (the media is ours, so neither side's
+    /// offer goes to the other): our address and the leg's codec, the direction mirrored, a
+    /// hold honoured by the media task (no RTP timeout while held).
+    async fn answer_reoffer(
+        &mut self,
+        leg: LegId,
+        port: u16,
+        req: Request,
+        handle: TransactionHandle,
+    ) {
         if req.body.is_empty() {
             // A session refresh without SDP: nothing changes.
             handle.reply(StatusCode::OK).await.ok();
             return;
         }
+        let text = String::from_utf8_lossy(&req.body).to_string();
         let parsed = Offer::parse(&text).and_then(|o| {
             sdp::answer(
                 &o,
                 LocalMedia {
                     ip: self.media.ports.ip(),
-                    port: self.local_port,
+                    port,
                     prefer: vec![self.codec],
                 },
             )
         });
-        match parsed {
-            Ok(answer) => {
-                let body = answer.to_sdp(&mut self.caller_version);
-                let a = &answer.audio;
-                let hold = a.direction != Direction::SendRecv;
-                self.handle.update_leg(
-                    LegId::Caller,
-                    remote_addr(a.remote_ip, a.remote_port),
-                    hold,
-                );
-                handle
-                    .respond(
-                        StatusCode::OK,
-                        Some(vec![Header::ContentType("application/sdp".into())]),
-                        Some(body.into_bytes()),
-                    )
-                    .await
-                    .ok();
-            }
+        let answer = match parsed {
+            Ok(a) => a,
             Err(e) => {
                 handle
                     .respond(
@@ -607,8 +576,26 @@ impl Call {
                     )
                     .await
                     .ok();
+                return;
             }
-        }
+        };
+        let version = match leg {
+            LegId::Caller => &mut self.caller_version,
+            LegId::Peer => &mut self.peer_version,
+        };
+        let body = answer.to_sdp(version);
+        let a = &answer.audio;
+        let hold = a.direction != Direction::SendRecv;
+        self.handle
+            .update_leg(leg, remote_addr(a.remote_ip, a.remote_port), hold);
+        handle
+            .respond(
+                StatusCode::OK,
+                Some(vec![Header::ContentType("application/sdp".into())]),
+                Some(body.into_bytes()),
+            )
+            .await
+            .ok();
     }
 
     /// Leaves the IVR for the queue (or a transfer): music on hold, then ringing in rounds.
@@ -858,51 +845,11 @@ impl Call {
     }
 
     async fn peer_reoffer(&mut self, req: Request, handle: TransactionHandle) {
-        let Some(pair_port) = self.peer_port() else {
-            handle
-                .reply(StatusCode::CallTransactionDoesNotExist)
-                .await
-                .ok();
-            return;
-        };
-        if req.body.is_empty() {
-            handle.reply(StatusCode::OK).await.ok();
-            return;
-        }
-        let text = String::from_utf8_lossy(&req.body).to_string();
-        let parsed = Offer::parse(&text).and_then(|o| {
-            sdp::answer(
-                &o,
-                LocalMedia {
-                    ip: self.media.ports.ip(),
-                    port: pair_port,
-                    prefer: vec![self.codec],
-                },
-            )
-        });
-        match parsed {
-            Ok(answer) => {
-                let body = answer.to_sdp(&mut self.peer_version);
-                let a = &answer.audio;
-                let hold = a.direction != Direction::SendRecv;
-                self.handle
-                    .update_leg(LegId::Peer, remote_addr(a.remote_ip, a.remote_port), hold);
+        match self.peer_port() {
+            Some(port) => self.answer_reoffer(LegId::Peer, port, req, handle).await,
+            None => {
                 handle
-                    .respond(
-                        StatusCode::OK,
-                        Some(vec![Header::ContentType("application/sdp".into())]),
-                        Some(body.into_bytes()),
-                    )
-                    .await
-                    .ok();
-            }
-            Err(e) => {
-                handle
-                    .respond(
-                        StatusCode::NotAcceptableHere,
-                        Some(vec![msg::warning("hotline", &format!("SDP: {e}"))]),
-                        None,
-                    )
+                    .reply(StatusCode::CallTransactionDoesNotExist)
                     .await
                     .ok();
             }

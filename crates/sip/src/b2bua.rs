@@ -95,35 +95,13 @@ pub(crate) async fn hotline_entry(
     }
 
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Ev>();
-    let (caller_state_tx, mut caller_state_rx) = dialogs.new_dialog_state_channel();
-    let contact = rsipstack::sip::Uri::try_from(core.contact_uri().as_str()).ok();
-    let caller =
-        match dialogs.get_or_create_server_invite(&s, caller_state_tx, None, contact.clone()) {
-            Ok(d) => d,
-            Err(e) => {
-                warn!(error = %e, "cannot create the caller's dialog");
-                s.reply(StatusCode::ServerInternalError).await.ok();
-                core.finish_record(record, EndReason::Failed, 500);
-                return;
-            }
-        };
+    let Some(caller) = crate::caller_leg::start(&core, &dialogs, s, &ev_tx, Ev::Caller).await
+    else {
+        core.finish_record(record, EndReason::Failed, 500);
+        return;
+    };
     let caller_id = caller.id();
-    {
-        let mut d = caller.clone();
-        tokio::spawn(async move {
-            if let Err(e) = d.handle(&mut s).await {
-                debug!(error = %e, "caller transaction ended");
-            }
-        });
-        let ev_tx = ev_tx.clone();
-        tokio::spawn(async move {
-            while let Some(st) = caller_state_rx.recv().await {
-                if ev_tx.send(Ev::Caller(st)).is_err() {
-                    break;
-                }
-            }
-        });
-    }
+    let contact = rsipstack::sip::Uri::try_from(core.contact_uri().as_str()).ok();
 
     let from = msg::from_value(&original);
     let caller_user = msg::uri_user(from).unwrap_or("anonymous").to_string();

@@ -7,6 +7,7 @@
 
 mod anchored;
 mod b2bua;
+mod caller_leg;
 mod config;
 mod core;
 mod dispatch;
