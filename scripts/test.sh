@@ -9,6 +9,8 @@ command -v sipp >/dev/null || need+=(sip-tester)
 command -v baresip >/dev/null || need+=(baresip)
 # dumpcap (Wireshark's capture tool, in the tshark package) records the RTP the IVR sends.
 command -v dumpcap >/dev/null || need+=(tshark)
+# sox checks the committed prompts' format (scripts/make-prompts.sh --check).
+command -v sox >/dev/null || need+=(sox)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then
@@ -32,6 +34,9 @@ if ! psql "$TEST_PG_URL" -Atc 'select 1' >/dev/null 2>&1; then
 	sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
 	su postgres -c "psql -Atc 'select pg_reload_conf()'" >/dev/null
 fi
+
+# The committed prompts: every catalog entry has an 8 kHz mono 16-bit WAV, no stale files.
+scripts/make-prompts.sh --check
 
 cargo build -p hotline-server
 cargo test --workspace --no-fail-fast "$@"
