@@ -186,6 +186,17 @@ impl SipServer {
             core.clone(),
             cancel.child_token(),
         )));
+        // rsipstack binds its TCP listeners inside the serve task: wait until each accepts, so
+        // "ready" means ready (a client connecting at once was refused otherwise).
+        for addr in &tcp_addrs {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while tokio::net::TcpStream::connect(addr).await.is_err() {
+                if tokio::time::Instant::now() > deadline {
+                    return Err(SipError::Stack(format!("TCP listener on {addr} did not start")));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         info!(udp = ?udp_addrs, tcp = ?tcp_addrs, "SIP service started");
         Ok(Self {
             core,
