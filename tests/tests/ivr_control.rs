@@ -354,3 +354,44 @@ fn hold_and_resume_in_the_ivr_are_answered_by_the_hotline_itself() -> Result<()>
     );
     Ok(())
 }
+
+#[test]
+fn a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_cancelled() -> Result<()>
+{
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let port = free_udp_port();
+    // The agent's phone rings and is never picked up; it expects a CANCEL.
+    let agent = sipp_spawn(
+        &dir,
+        "agent",
+        &SippArgs::new("agent_uas_noanswer.xml")
+            .port(port)
+            .arg("-mp", free_udp_port() & !1)
+            .build(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", port)?;
+    // 0 at once (type-ahead), the queue announcement (4 s), then 3 s of ringing: hang up.
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller.xml"))?
+        .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
+    let scen = dir.join("caller_0.xml");
+    std::fs::write(&scen, text)?;
+    let args = SippArgs::new(&scen.display().to_string())
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_udp_port() & !1)
+        .args(&["-set", "dtmf_after", "0", "-d", "7500"])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    let (code, out) = agent.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "the ringing agent gets a CANCEL:\n{out}");
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::Abandoned, "{:?}", r[0]);
+    assert!(r[0].agent.is_none(), "nobody answered: {:?}", r[0]);
+    assert!(r[0].ringing_at.is_some(), "the agent rang: {:?}", r[0]);
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(route.contains("menu:0 > human:default"), "{route}");
+    Ok(())
+}
