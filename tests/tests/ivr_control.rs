@@ -395,3 +395,39 @@ fn a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_cancel
     assert!(route.contains("menu:0 > human:default"), "{route}");
     Ok(())
 }
+
+#[test]
+fn a_delayed_offer_is_answered_in_the_ack_and_the_greeting_plays() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let mp = free_udp_port() & !1;
+    let capture = hotline_tests::Capture::start(&dir, "citizen-rtp", mp)?;
+    let args = SippArgs::new("caller_late_offer.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", mp)
+        .arg("-d", 2000)
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    let packets = capture.stop()?;
+    let rtp = packets
+        .iter()
+        .filter(|d| d.dst_port == mp && d.payload.len() == 172 && d.payload[1] & 0x7f == 0)
+        .count();
+    assert!(
+        rtp >= 80,
+        "the greeting reaches the port the ACK named: {rtp} packets"
+    );
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::Abandoned, "{:?}", r[0]);
+    assert!(
+        r[0].route
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("start:false > greeting"),
+        "{:?}",
+        r[0].route
+    );
+    Ok(())
+}

@@ -93,28 +93,25 @@ pub(crate) async fn entry(
     }
     s.send_trying().await.ok();
 
-    // The caller's offer, answered with our media address.
-    let offer = match std::str::from_utf8(&original.body)
-        .map_err(|_| SdpError::Malformed {
-            line: 1,
-            reason: "not UTF-8".into(),
-        })
-        .and_then(Offer::parse)
-    {
-        Ok(o) if !original.body.is_empty() => o,
-        Ok(_) | Err(_) if original.body.is_empty() => {
-            // A late offer (INVITE without SDP) would need our offer in the 200 and the answer
-            // in the ACK; the phones and trunks a hotline serves send their offer up front.
-            reject(&mut s, 488, "an SDP offer is required in the INVITE").await;
-            core.finish_record(record, EndReason::Failed, 488);
-            return;
+    // The caller's offer, answered with our media address; an INVITE without SDP (a delayed
+    // offer, as some trunks send) gets our offer in the 200 and answers in its ACK.
+    let offer = if original.body.is_empty() {
+        None
+    } else {
+        match std::str::from_utf8(&original.body)
+            .map_err(|_| SdpError::Malformed {
+                line: 1,
+                reason: "not UTF-8".into(),
+            })
+            .and_then(Offer::parse)
+        {
+            Ok(o) => Some(o),
+            Err(e) => {
+                reject(&mut s, 488, &format!("SDP: {e}")).await;
+                core.finish_record(record, EndReason::Failed, 488);
+                return;
+            }
         }
-        Err(e) => {
-            reject(&mut s, 488, &format!("SDP: {e}")).await;
-            core.finish_record(record, EndReason::Failed, 488);
-            return;
-        }
-        Ok(o) => o,
     };
     let caller_pair = match media.ports.allocate() {
         Ok(p) => p,
@@ -133,17 +130,25 @@ pub(crate) async fn entry(
         port: caller_pair.rtp_port(),
         prefer: vec![Codec::Pcmu, Codec::Pcma],
     };
-    let answer = match sdp::answer(&offer, local) {
-        Ok(a) => a,
-        Err(e) => {
-            reject(&mut s, 488, &format!("SDP: {e}")).await;
-            core.finish_record(record, EndReason::Failed, 488);
-            return;
-        }
-    };
     let mut caller_version = SessionVersion::new(rand::random::<u32>().into(), 1);
-    let answer_sdp = answer.to_sdp(&mut caller_version);
-    let audio = answer.audio.clone();
+    let our_offer = LocalOffer {
+        ip: local.ip,
+        port: local.port,
+        codecs: local.prefer.clone(),
+        telephone_event: true,
+        direction: Direction::SendRecv,
+    };
+    let (body_200, mut audio) = match &offer {
+        Some(offer) => match sdp::answer(offer, local) {
+            Ok(a) => (a.to_sdp(&mut caller_version), Some(a.audio)),
+            Err(e) => {
+                reject(&mut s, 488, &format!("SDP: {e}")).await;
+                core.finish_record(record, EndReason::Failed, 488);
+                return;
+            }
+        },
+        None => (our_offer.to_sdp(&mut caller_version), None),
+    };
 
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Ev>();
     let Some(caller) = crate::caller_leg::start(&core, &dialogs, s, &ev_tx, Ev::Caller).await
@@ -153,7 +158,7 @@ pub(crate) async fn entry(
     };
     let caller_id = caller.id();
     let sdp_ct = vec![Header::ContentType("application/sdp".into())];
-    if let Err(e) = caller.accept(Some(sdp_ct.clone()), Some(answer_sdp.into_bytes())) {
+    if let Err(e) = caller.accept(Some(sdp_ct.clone()), Some(body_200.into_bytes())) {
         warn!(error = %e, "caller went away before the IVR answered");
         core.finish_record(record, EndReason::Abandoned, 487);
         dialogs.remove_dialog(&caller_id);
@@ -161,6 +166,20 @@ pub(crate) async fn entry(
     }
     // Answered by the IVR: the setup is over (the call itself is not "in flight").
     setup.take();
+    if audio.is_none() {
+        // Delayed offer: the answer comes in the ACK (RFC 3264 §4, RFC 3261 §13.2.1).
+        match ack_answer(&caller, &our_offer, &mut ev_rx).await {
+            Ok(a) => audio = Some(a),
+            Err(why) => {
+                info!(record = %record.id(), %why, "delayed offer not answered");
+                caller.bye().await.ok();
+                core.finish_record(record, EndReason::Failed, 200);
+                dialogs.remove_dialog(&caller_id);
+                return;
+            }
+        }
+    }
+    let Some(audio) = audio else { return };
 
     // Media: the caller's leg from the negotiated stream.
     let remote = remote_addr(audio.remote_ip, audio.remote_port);
@@ -305,6 +324,36 @@ pub(crate) async fn entry(
     }
     call.finish().await;
     dialogs.remove_dialog(&caller_id);
+}
+
+/// Waits (up to 32 s, Timer H's span) for the ACK of our 200 and reads the answer to the offer
+/// we put in it. Anything else the caller does meanwhile ends the wait.
+async fn ack_answer(
+    caller: &InviteDialog,
+    offer: &LocalOffer,
+    events: &mut mpsc::UnboundedReceiver<Ev>,
+) -> Result<hotline_media::sdp::AudioSession, String> {
+    let wait = async {
+        while let Some(ev) = events.recv().await {
+            match ev {
+                Ev::Caller(DialogState::Confirmed(..)) => return Ok(()),
+                Ev::Caller(DialogState::Terminated(..)) => return Err("caller hung up".into()),
+                _ => continue,
+            }
+        }
+        Err("call gone".to_string())
+    };
+    tokio::time::timeout(Duration::from_secs(32), wait)
+        .await
+        .map_err(|_| "no ACK".to_string())??;
+    let ack = caller.last_remote_ack().ok_or("no ACK stored")?;
+    let body = String::from_utf8_lossy(&ack.body).to_string();
+    if body.is_empty() {
+        return Err("ACK without the SDP answer".into());
+    }
+    offer
+        .accept(&body)
+        .map_err(|e| format!("SDP answer in the ACK: {e}"))
 }
 
 async fn reject(s: &mut Transaction, code: u16, why: &str) {

@@ -192,7 +192,9 @@ impl SipServer {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
             while tokio::net::TcpStream::connect(addr).await.is_err() {
                 if tokio::time::Instant::now() > deadline {
-                    return Err(SipError::Stack(format!("TCP listener on {addr} did not start")));
+                    return Err(SipError::Stack(format!(
+                        "TCP listener on {addr} did not start"
+                    )));
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
