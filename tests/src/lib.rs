@@ -675,3 +675,41 @@ pub fn write_rtp_pcap(path: &Path, pt: u8, payloads: &[Vec<u8>]) -> Result<()> {
     std::fs::write(path, out)?;
     Ok(())
 }
+
+/// An agent's (or a remote seat's, or a trunk's) SIPp UAS listening on `port`, registered as
+/// `user` when given so that calls for that agent reach it.
+pub fn phone(
+    hl: &Hotline,
+    dir: &Path,
+    name: &str,
+    user: Option<(&str, &str)>,
+    scen: &str,
+    port: u16,
+    extra: &[&str],
+) -> Result<Sipp> {
+    let uas = sipp_spawn(
+        dir,
+        name,
+        &SippArgs::new(scen)
+            .port(port)
+            .arg("-mp", free_even_port())
+            .args(extra)
+            .build(1),
+    )?;
+    // SIPp binds before it reads the scenario's first recv; give it a moment to own the port.
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some((u, pw)) = user {
+        register_agent(dir, hl.sip_udp, u, pw, port)?;
+    }
+    Ok(uas)
+}
+
+/// A free even UDP port whose neighbour is free too: SIPp's media port (RTP, and RTCP above it).
+pub fn free_even_port() -> u16 {
+    loop {
+        let p = free_udp_port();
+        if p.is_multiple_of(2) && p < 65000 && UdpSocket::bind(("127.0.0.1", p + 1)).is_ok() {
+            return p;
+        }
+    }
+}

@@ -4,9 +4,7 @@
 //! is recorded with the citizen's tone on the left channel.
 
 use anyhow::{Context, Result};
-use hotline_tests::{
-    Hotline, SippArgs, free_udp_port, prompt_ulaw, register_agent, sipp_spawn, which,
-};
+use hotline_tests::{Hotline, free_udp_port, phone, prompt_ulaw, which};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,18 +38,15 @@ fn baresip_dials_hears_the_greeting_presses_0_and_reaches_the_agent() -> Result<
     let dir = hl.dir.path().join("citizen");
     std::fs::create_dir_all(&dir)?;
     // The agent: a SIPp phone that answers after 200 ms.
-    let agent_port = free_udp_port();
-    let agent = sipp_spawn(
+    let agent = phone(
+        &hl,
         hl.dir.path(),
         "agent",
-        &SippArgs::new("agent_uas.xml")
-            .port(agent_port)
-            .arg("-mp", free_udp_port() & !1)
-            .arg("-d", 200)
-            .build(1),
+        Some(("1003", "demo1003")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
     )?;
-    std::thread::sleep(Duration::from_millis(300));
-    register_agent(hl.dir.path(), hl.sip_udp, "1003", "demo1003", agent_port)?;
 
     // The citizen's microphone: 30 s of a 440 Hz tone.
     let mic = dir.join("mic.wav");

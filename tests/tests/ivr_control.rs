@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use hotline_cdr::EndReason;
 use hotline_tests::{
-    Hotline, SippArgs, free_udp_port, register_agent, repo_root, sipp_run, sipp_spawn,
+    Hotline, SippArgs, free_even_port, free_udp_port, phone, repo_root, sipp_run, sipp_spawn,
 };
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -31,22 +31,19 @@ fn metric(text: &str, name: &str) -> Option<u64> {
 fn a_key_sent_as_sip_info_is_a_menu_choice() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let port = free_udp_port();
-    let agent = sipp_spawn(
+    let agent = phone(
+        &hl,
         &dir,
         "agent",
-        &SippArgs::new("agent_uas.xml")
-            .port(port)
-            .arg("-mp", free_udp_port() & !1)
-            .arg("-d", 100)
-            .build(1),
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "100"],
     )?;
-    std::thread::sleep(Duration::from_millis(300));
-    register_agent(&dir, hl.sip_udp, "1001", "demo1001", port)?;
     let args = SippArgs::new("ivr_caller_info.xml")
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .args(&[
             "-set",
             "dtmf_after",
@@ -80,7 +77,7 @@ fn a_caller_whose_rtp_stops_is_hung_up_by_the_rtp_timeout() -> Result<()> {
     let args = SippArgs::new("caller_wait_bye.xml")
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .build(1);
     let started = std::time::Instant::now();
     let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
@@ -120,7 +117,7 @@ fn sigterm_hangs_up_callers_in_the_ivr_and_records_them() -> Result<()> {
     let args = SippArgs::new("caller_wait_bye.xml")
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .arg("-l", 3)
         .build(3);
     let callers = sipp_spawn(&dir, "citizens", &args)?;
@@ -221,18 +218,15 @@ fn dtmf_frames(digit: hotline_media::Digit, frames: usize) -> Vec<Vec<u8>> {
 fn a_phone_without_rfc_4733_is_heard_by_the_in_band_detector() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let port = free_udp_port();
-    let agent = sipp_spawn(
+    let agent = phone(
+        &hl,
         &dir,
         "agent",
-        &SippArgs::new("agent_uas.xml")
-            .port(port)
-            .arg("-mp", free_udp_port() & !1)
-            .arg("-d", 100)
-            .build(1),
+        Some(("1002", "demo1002")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "100"],
     )?;
-    std::thread::sleep(Duration::from_millis(300));
-    register_agent(&dir, hl.sip_udp, "1002", "demo1002", port)?;
     // 120 ms of the "1" tone, then silence: audio the phone sends, no telephone-event offered.
     let mut frames = dtmf_frames(hotline_media::Digit::D1, 6);
     frames.extend((0..10).map(|_| vec![0xffu8; 160]));
@@ -257,7 +251,7 @@ fn a_phone_without_rfc_4733_is_heard_by_the_in_band_detector() -> Result<()> {
     let args = SippArgs::new(&scen.display().to_string())
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .args(&["-set", "dtmf_after", "2000", "-d", "8000"])
         .build(1);
     let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
@@ -295,7 +289,7 @@ fn a_recorded_prompt_in_the_override_directory_replaces_the_synthetic_one() -> R
         over.path().display()
     ))?;
     let dir = hl.dir.path().to_path_buf();
-    let mp = free_udp_port() & !1;
+    let mp = free_even_port();
     let capture = hotline_tests::Capture::start(&dir, "citizen-rtp", mp)?;
     let args = SippArgs::new("caller.xml")
         .to(hl.sip_udp)
@@ -334,7 +328,7 @@ fn hold_and_resume_in_the_ivr_are_answered_by_the_hotline_itself() -> Result<()>
     let args = SippArgs::new("caller_hold.xml")
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .arg("-d", 1000)
         .build(1);
     let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(30))?;
@@ -360,18 +354,16 @@ fn a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_cancel
 {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let port = free_udp_port();
     // The agent's phone rings and is never picked up; it expects a CANCEL.
-    let agent = sipp_spawn(
+    let agent = phone(
+        &hl,
         &dir,
         "agent",
-        &SippArgs::new("agent_uas_noanswer.xml")
-            .port(port)
-            .arg("-mp", free_udp_port() & !1)
-            .build(1),
+        Some(("1001", "demo1001")),
+        "agent_uas_noanswer.xml",
+        free_udp_port(),
+        &[],
     )?;
-    std::thread::sleep(Duration::from_millis(300));
-    register_agent(&dir, hl.sip_udp, "1001", "demo1001", port)?;
     // 0 at once (type-ahead), the queue announcement (4 s), then 3 s of ringing: hang up.
     let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller.xml"))?
         .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
@@ -380,7 +372,7 @@ fn a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_cancel
     let args = SippArgs::new(&scen.display().to_string())
         .to(hl.sip_udp)
         .arg("-s", "12345")
-        .arg("-mp", free_udp_port() & !1)
+        .arg("-mp", free_even_port())
         .args(&["-set", "dtmf_after", "0", "-d", "7500"])
         .build(1);
     let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
@@ -400,7 +392,7 @@ fn a_caller_who_hangs_up_while_the_agent_rings_is_abandoned_and_the_agent_cancel
 fn a_delayed_offer_is_answered_in_the_ack_and_the_greeting_plays() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let mp = free_udp_port() & !1;
+    let mp = free_even_port();
     let capture = hotline_tests::Capture::start(&dir, "citizen-rtp", mp)?;
     let args = SippArgs::new("caller_late_offer.xml")
         .to(hl.sip_udp)

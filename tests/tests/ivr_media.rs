@@ -6,51 +6,11 @@
 use anyhow::{Context, Result, bail};
 use hotline_cdr::{CallRecord, EndReason};
 use hotline_tests::{
-    Capture, Datagram, Hotline, Sipp, SippArgs, free_udp_port, prompt_ulaw, register_agent,
-    repo_root, scenario, sipp_run, sipp_spawn,
+    Capture, Datagram, Hotline, SippArgs, free_even_port, free_udp_port, phone, prompt_ulaw,
+    repo_root, scenario, sipp_run,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// An agent's (or a remote seat's) SIPp UAS on a port of its own; registered when `user` is
-/// given.
-fn uas(
-    hl: &Hotline,
-    dir: &Path,
-    name: &str,
-    user: Option<(&str, &str)>,
-    scen: &str,
-    port: u16,
-    extra: &[&str],
-) -> Result<Sipp> {
-    let uas = sipp_spawn(
-        dir,
-        name,
-        &SippArgs::new(scen)
-            .port(port)
-            .arg("-mp", free_even_port())
-            .args(extra)
-            .build(1),
-    )?;
-    std::thread::sleep(Duration::from_millis(300));
-    if let Some((u, pw)) = user {
-        register_agent(dir, hl.sip_udp, u, pw, port)?;
-    }
-    Ok(uas)
-}
-
-/// SIPp uses its media port and the next ones: keep it even and its neighbour free.
-fn free_even_port() -> u16 {
-    loop {
-        let p = free_udp_port();
-        if p.is_multiple_of(2)
-            && p < 65000
-            && std::net::UdpSocket::bind(("127.0.0.1", p + 1)).is_ok()
-        {
-            return p;
-        }
-    }
-}
 
 /// ivr_caller.xml with the key of `pcap` (a dtmf_2833_*.pcap of sip-tester).
 fn ivr_caller_with_key(dir: &Path, key: &str) -> Result<PathBuf> {
@@ -130,7 +90,7 @@ fn a_key_pressed_during_the_greeting_picks_the_menu_route_and_the_greeting_audio
 -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = uas(
+    let agent = phone(
         &hl,
         &dir,
         "agent",
@@ -210,7 +170,7 @@ fn a_key_pressed_during_the_greeting_picks_the_menu_route_and_the_greeting_audio
 fn a_caller_who_presses_nothing_reaches_an_agent() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = uas(
+    let agent = phone(
         &hl,
         &dir,
         "agent",
@@ -275,7 +235,7 @@ fn a_merged_number_in_transition_enters_12345_with_its_unit() -> Result<()> {
         )],
     )?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = uas(
+    let agent = phone(
         &hl,
         &dir,
         "agent",
@@ -317,7 +277,7 @@ fn a_retired_merged_number_says_so_and_offers_12345() -> Result<()> {
     // The shipped annex: cut-over 2020-01-01 + 6 months, long past.
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = uas(
+    let agent = phone(
         &hl,
         &dir,
         "agent",
@@ -384,7 +344,7 @@ fn parallel_line(number: &str, placeholder: &str, line_mode: &str) -> Result<()>
     )?;
     let dir = hl.dir.path().to_path_buf();
     // The 12345 agent rings and never answers; the bureau's seat answers after 1 s.
-    let agent = uas(
+    let agent = phone(
         &hl,
         &dir,
         "agent",
@@ -393,7 +353,7 @@ fn parallel_line(number: &str, placeholder: &str, line_mode: &str) -> Result<()>
         free_udp_port(),
         &[],
     )?;
-    let seat = uas(
+    let seat = phone(
         &hl,
         &dir,
         "seat",
@@ -532,7 +492,7 @@ fn an_emergency_number_dialed_into_the_engine_goes_straight_to_its_trunk() -> Re
         )],
     )?;
     let dir = hl.dir.path().to_path_buf();
-    let trunk = uas(
+    let trunk = phone(
         &hl,
         &dir,
         "trunk",

@@ -325,8 +325,10 @@ async fn run(shared: Arc<CallShared>, mut rx: mpsc::UnboundedReceiver<Command>) 
     let mut pbuf = vec![0u8; 2048];
     let mut rtcp_buf = vec![0u8; 1500];
     let mut peer_rtcp_buf = vec![0u8; 1500];
+    // Only this task's commands attach or detach the peer: a local copy, refreshed after each
+    // command, saves taking the call's lock on every packet just to read it.
+    let mut peer: Option<Arc<PortPair>> = None;
     loop {
-        let peer = shared.lock().peer.clone();
         tokio::select! {
             r = caller.rtp.recv_from(&mut cbuf) => {
                 if let Ok((n, from)) = r {
@@ -358,6 +360,7 @@ async fn run(shared: Arc<CallShared>, mut rx: mpsc::UnboundedReceiver<Command>) 
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
                 shared.on_command(cmd);
+                peer = shared.lock().peer.clone();
             }
         }
     }

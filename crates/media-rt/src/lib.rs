@@ -11,6 +11,6 @@ mod stats;
 
 pub use call::{CallMediaHandle, MediaNotice, now_micros, spawn_call};
 pub use ports::{PortError, PortPair, PortPool};
-pub use prompts::{Prompt, PromptCache, PromptError, decode_wav, read_dir_wavs};
+pub use prompts::{Prompt, PromptCache, PromptError, decode_wav};
 pub use recorder::{RecordError, Recorder};
 pub use stats::{LATE_MICROS, MediaStats, STATS};

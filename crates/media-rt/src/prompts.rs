@@ -5,7 +5,7 @@
 //! prompts, `<override>/<name>.wav`), then the built-in set the server hands over.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use hotline_media::Codec;
@@ -207,18 +207,4 @@ fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// Reads `dir/*.wav` into name → bytes (used by tests and by servers without a built-in set).
-pub fn read_dir_wavs(dir: &Path) -> std::io::Result<HashMap<String, Vec<u8>>> {
-    let mut out = HashMap::new();
-    for e in std::fs::read_dir(dir)?.flatten() {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "wav")
-            && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-        {
-            out.insert(stem.to_string(), std::fs::read(&p)?);
-        }
-    }
-    Ok(out)
 }

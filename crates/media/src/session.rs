@@ -325,8 +325,6 @@ pub struct CallMedia {
     last_caller_tx: Option<Micros>,
     /// In-band DTMF detection on the caller's audio, while the IVR listens.
     inband: Option<DtmfDetector>,
-    /// What the caller heard in the current tick, for the recorder.
-    heard: Option<Vec<i16>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
 }
@@ -344,7 +342,6 @@ impl CallMedia {
             next_tick: now + FRAME_MICROS,
             last_caller_tx: None,
             inband: None,
-            heard: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -662,7 +659,8 @@ impl CallMedia {
     }
 
     fn tick(&mut self, tick: Micros) {
-        self.heard = None;
+        // What the caller heard from a prompt in this tick, for the recorder.
+        let mut heard_prompt = None;
         if let Source::Prompt(list) = &mut self.source {
             let silence = self.caller.silence_code();
             let mut frame = [0u8; FRAME_SAMPLES];
@@ -693,7 +691,7 @@ impl CallMedia {
                 // Even with no address (on hold) the prompt's time passes.
                 self.last_caller_tx = Some(tick);
                 if self.cfg.record && self.peer.is_some() {
-                    self.heard = Some(decode(self.caller.cfg.codec, &frame));
+                    heard_prompt = Some(decode(self.caller.cfg.codec, &frame));
                 }
             }
             if list.exhausted() {
@@ -720,7 +718,7 @@ impl CallMedia {
             if self.cfg.record
                 && let Some(peer) = self.peer.as_mut()
             {
-                let heard = match (&self.source, self.heard.take()) {
+                let heard = match (&self.source, heard_prompt) {
                     (_, Some(h)) => h,
                     (Source::Peer, None) => match peer.jitter.pop(playout) {
                         Frame::Audio(s) => s,

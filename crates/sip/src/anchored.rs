@@ -285,6 +285,11 @@ pub(crate) async fn entry(
     match plan {
         Some(plan) => {
             let vars = Vars::for_call(&call.caller_user, &dialed, &line_vars);
+            // While the IVR runs, listen for tones too when the phone has no RFC 4733 (the
+            // queue turns it off again).
+            if !call.caller_te {
+                call.handle.set_inband_dtmf(true);
+            }
             let (ivr, actions) = IvrCall::start(plan, vars, 0, chrono::Utc::now());
             call.ivr = Some(ivr);
             call.apply(actions).await;
@@ -457,10 +462,6 @@ impl Call {
                 }
                 _ => {}
             }
-        }
-        // While the IVR waits for keys, listen for tones too when the phone has no RFC 4733.
-        if matches!(self.phase, Phase::Ivr) && !self.caller_te {
-            self.handle.set_inband_dtmf(true);
         }
     }
 
@@ -862,13 +863,12 @@ impl Call {
             }
             DialogState::Terminated(_, reason) => {
                 if matches!(self.phase, Phase::Bridged(w) if w == i) {
-                    if matches!(reason, TerminatedReason::UasBye) {
-                        self.caller.bye().await.ok();
-                        self.outcome = Some((EndReason::CalleeHangup, 200));
+                    // finish() sends the caller its BYE.
+                    self.outcome = Some(if matches!(reason, TerminatedReason::UasBye) {
+                        (EndReason::CalleeHangup, 200)
                     } else {
-                        self.caller.bye().await.ok();
-                        self.outcome = Some((EndReason::Failed, 200));
-                    }
+                        (EndReason::Failed, 200)
+                    });
                 }
             }
             DialogState::Updated(_, req, handle) => {
@@ -1004,11 +1004,8 @@ impl Call {
 
     async fn finish(mut self) {
         let (reason, code) = self.outcome.unwrap_or((EndReason::Failed, 500));
-        if !matches!(
-            reason,
-            EndReason::CallerHangup | EndReason::Abandoned | EndReason::CalleeHangup
-        ) {
-            // We end the call: BYE the caller (the agent leg was hung up where it was decided).
+        if !matches!(reason, EndReason::CallerHangup | EndReason::Abandoned) {
+            // The caller is still there: BYE it (the agent leg was hung up where it was decided).
             self.caller.bye().await.ok();
         }
         self.record.route(self.route());
