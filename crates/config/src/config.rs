@@ -22,6 +22,7 @@ pub struct Config {
     pub hotline: Hotline,
     pub media: Media,
     pub ivr: Ivr,
+    pub acd: Acd,
     pub agents: Vec<Agent>,
     pub log: Log,
 }
@@ -124,10 +125,25 @@ pub struct Ivr {
     pub prompts_dir: PathBuf,
     /// Recorded voice: `<name>.wav` here replaces the prompt of that name.
     pub prompts_override_dir: PathBuf,
-    /// How long a caller may wait in a queue for an agent before hearing goodbye.
-    pub queue_max_wait_secs: u32,
-    /// Pause between two rounds of ringing the agents when nobody answered.
-    pub queue_retry_secs: u32,
+}
+
+/// The ACD (`[acd]`, `[acd.defaults]`, `[[queues]]`): how agents are kept honest, and the
+/// queues, resolved into the engine's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acd {
+    /// A phone's REGISTER logs its agent in, ready (SIP-only seats); false: agents log in
+    /// through the API or the desktop.
+    pub login_on_register: bool,
+    /// OPTIONS keepalive to logged-in agents' phones (0: none).
+    pub options_interval_secs: u32,
+    /// Unanswered keepalives in a row that log the agent out.
+    pub options_max_failures: u32,
+    /// Not-ready reason codes agents may give.
+    pub not_ready_reasons: Vec<String>,
+    /// The key a waiting caller presses to ask for a callback ("" for none).
+    pub callback_key: String,
+    /// The engine's configuration: every queue, with defaults applied.
+    pub engine: hotline_acd::AcdConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -141,6 +157,8 @@ pub struct Agent {
     pub id: String,
     pub name: String,
     pub groups: Vec<String>,
+    /// Skill → level 1..=10: every group at level 5, unless `skills` gives its level.
+    pub skills: Vec<(String, u8)>,
     pub credentials: Credentials,
 }
 
@@ -162,7 +180,7 @@ impl Agent {
     }
 
     pub fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group)
+        self.groups.iter().any(|g| g == group) || self.skills.iter().any(|(s, _)| s == group)
     }
 }
 
@@ -177,9 +195,58 @@ pub(crate) struct RawConfig {
     hotline: Hotline,
     media: Media,
     ivr: Ivr,
+    acd: RawAcd,
+    #[serde(default)]
+    queues: Vec<RawQueue>,
     #[serde(default)]
     agents: Vec<RawAgent>,
     log: Log,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAcd {
+    login_on_register: bool,
+    options_interval_secs: u32,
+    options_max_failures: u32,
+    repeat_window_hours: u32,
+    repeat_priority: u8,
+    sticky_agent: bool,
+    not_ready_reasons: Vec<String>,
+    no_answer_reason: String,
+    callback_key: String,
+    defaults: RawQueue,
+}
+
+/// A queue as written: every key optional, the missing ones from `[acd.defaults]`.
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    name: Option<String>,
+    skill: Option<String>,
+    strategy: Option<String>,
+    relax: Option<Vec<RawRelax>>,
+    ring_timeout_secs: Option<u32>,
+    retry_secs: Option<u32>,
+    wrap_up_secs: Option<u32>,
+    max_no_answer: Option<u32>,
+    max_wait_secs: Option<u32>,
+    on_timeout: Option<String>,
+    max_len: Option<u32>,
+    on_full: Option<String>,
+    on_no_agents: Option<String>,
+    announce_first_secs: Option<u32>,
+    announce_every_secs: Option<u32>,
+    announce_position: Option<bool>,
+    announce_ewt: Option<bool>,
+    service_level_secs: Option<u32>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawRelax {
+    after_secs: u32,
+    min_level: u8,
 }
 
 /// Every field optional so that each missing one is reported with its
@@ -190,6 +257,7 @@ struct RawAgent {
     id: Option<String>,
     name: Option<String>,
     groups: Option<Vec<String>>,
+    skills: Option<std::collections::BTreeMap<String, u8>>,
     password: Option<Secret>,
     ha1_md5: Option<Secret>,
     ha1_sha256: Option<Secret>,
@@ -201,10 +269,18 @@ struct Checker {
 
 impl Checker {
     fn fail(&mut self, path: KeyPath, message: impl Into<String>) {
-        self.problems.push(Problem {
+        let p = Problem {
             path,
             message: message.into(),
-        });
+        };
+        // A default shared by several queues is wrong once, not once per queue.
+        if !self
+            .problems
+            .iter()
+            .any(|q| q.path == p.path && q.message == p.message)
+        {
+            self.problems.push(p);
+        }
     }
 }
 
@@ -220,7 +296,7 @@ impl RawConfig {
         let agents = check_agents(self.agents, &root.key("agents"), &mut c);
         check_hotline(&self.hotline, &agents, &root.key("hotline"), &mut c);
         check_media(&self.media, &root.key("media"), &mut c);
-        check_ivr(&self.ivr, &root.key("ivr"), &mut c);
+        let acd = check_acd(self.acd, self.queues, &agents, &self.hotline, &root, &mut c);
         let config = Config {
             sip: self.sip,
             registrar: self.registrar,
@@ -229,6 +305,7 @@ impl RawConfig {
             hotline: self.hotline,
             media: self.media,
             ivr: self.ivr,
+            acd,
             agents,
             log: self.log,
         };
@@ -356,12 +433,213 @@ fn check_media(m: &Media, at: &KeyPath, c: &mut Checker) {
     }
 }
 
-fn check_ivr(i: &Ivr, at: &KeyPath, c: &mut Checker) {
-    if i.queue_max_wait_secs == 0 {
-        c.fail(at.key("queue_max_wait_secs"), "must be at least 1");
+fn check_acd(
+    raw: RawAcd,
+    queues: Vec<RawQueue>,
+    agents: &[Agent],
+    hotline: &Hotline,
+    root: &KeyPath,
+    c: &mut Checker,
+) -> Acd {
+    use hotline_acd::{AcdConfig, LeaveAction, QueueConfig, RelaxStep, Strategy};
+    let at = root.key("acd");
+    if raw.not_ready_reasons.iter().any(|r| r.trim().is_empty()) {
+        c.fail(at.key("not_ready_reasons"), "empty reason code");
     }
-    if i.queue_retry_secs == 0 {
-        c.fail(at.key("queue_retry_secs"), "must be at least 1");
+    if raw.no_answer_reason.trim().is_empty() {
+        c.fail(at.key("no_answer_reason"), "must be non-empty");
+    }
+    if raw.repeat_priority > 9 {
+        c.fail(at.key("repeat_priority"), "priorities are 0..=9");
+    }
+    if !(raw.callback_key.is_empty()
+        || (raw.callback_key.len() == 1
+            && raw
+                .callback_key
+                .chars()
+                .all(|k| k.is_ascii_digit() || k == '*' || k == '#')))
+    {
+        c.fail(
+            at.key("callback_key"),
+            "one of 0-9, * or #, or empty for none",
+        );
+    }
+    if raw.options_interval_secs > 0 && raw.options_max_failures == 0 {
+        c.fail(
+            at.key("options_max_failures"),
+            "must be at least 1 when keepalives are on",
+        );
+    }
+    let defaults = raw.defaults;
+    // Queues named explicitly, then one per skill or group an agent has and the entry group.
+    let mut list: Vec<(RawQueue, KeyPath)> = Vec::new();
+    for (i, q) in queues.into_iter().enumerate() {
+        let here = root.key("queues").index(i);
+        match &q.name {
+            None => c.fail(here.key("name"), "missing field `name`"),
+            Some(n) if n.is_empty() => c.fail(here.key("name"), "must be non-empty"),
+            Some(n) if list.iter().any(|(x, _)| x.name.as_deref() == Some(n)) => {
+                c.fail(here.key("name"), format!("queue `{n}` defined twice"))
+            }
+            Some(_) => list.push((q, here)),
+        }
+    }
+    let mut implicit: Vec<String> = vec![hotline.entry_group.clone()];
+    for a in agents {
+        for (s, _) in &a.skills {
+            if !implicit.contains(s) {
+                implicit.push(s.clone());
+            }
+        }
+    }
+    for name in implicit {
+        let known = list
+            .iter()
+            .any(|(q, _)| q.name.as_deref() == Some(&name) || q.skill.as_deref() == Some(&name));
+        if !known && !name.is_empty() {
+            list.push((
+                RawQueue {
+                    name: Some(name),
+                    ..RawQueue::default()
+                },
+                at.key("defaults"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (q, here) in list {
+        let name = q.name.clone().unwrap_or_default();
+        let mut cfg = QueueConfig::new(name.clone());
+        cfg.skill = q.skill.clone().unwrap_or(name);
+        // A key set on the queue is reported there; a default's problem at [acd.defaults].
+        macro_rules! pick {
+            ($field:ident) => {
+                match (&q.$field, &defaults.$field) {
+                    (Some(v), _) => Some((v.clone(), here.key(stringify!($field)))),
+                    (None, Some(v)) => {
+                        Some((v.clone(), at.key("defaults").key(stringify!($field))))
+                    }
+                    (None, None) => None,
+                }
+            };
+        }
+        if let Some((s, path)) = pick!(strategy) {
+            match s.parse::<Strategy>() {
+                Ok(s) => cfg.strategy = s,
+                Err(e) => c.fail(path, e),
+            }
+        }
+        if let Some((steps, path)) = pick!(relax) {
+            let mut last: Option<u32> = None;
+            for (i, r) in steps.iter().enumerate() {
+                if !(1..=10).contains(&r.min_level) {
+                    c.fail(path.index(i).key("min_level"), "skill levels are 1..=10");
+                }
+                if last.is_some_and(|l| r.after_secs <= l) {
+                    c.fail(
+                        path.index(i).key("after_secs"),
+                        "steps must be in increasing order of after_secs",
+                    );
+                }
+                last = Some(r.after_secs);
+            }
+            cfg.relax = steps
+                .iter()
+                .map(|r| RelaxStep {
+                    after_ms: u64::from(r.after_secs) * 1000,
+                    min_level: r.min_level,
+                })
+                .collect();
+        }
+        let ring = pick!(ring_timeout_secs)
+            .map(|(v, p)| (v, Some(p)))
+            .unwrap_or((hotline.ring_timeout_secs, None));
+        if ring.0 == 0 {
+            if let Some(p) = ring.1 {
+                c.fail(p, "must be at least 1");
+            }
+        } else {
+            cfg.ring_timeout_ms = u64::from(ring.0) * 1000;
+        }
+        if let Some((v, _)) = pick!(retry_secs) {
+            cfg.retry_ms = u64::from(v) * 1000;
+        }
+        if let Some((v, _)) = pick!(wrap_up_secs) {
+            cfg.wrap_up_ms = u64::from(v) * 1000;
+        }
+        if let Some((v, _)) = pick!(max_no_answer) {
+            cfg.max_no_answer = v;
+        }
+        if let Some((v, _)) = pick!(max_wait_secs) {
+            cfg.max_wait_ms = (v > 0).then(|| u64::from(v) * 1000);
+        }
+        if let Some((v, _)) = pick!(max_len) {
+            cfg.max_len = (v > 0).then_some(v as usize);
+        }
+        let mut action = |field: Option<(String, KeyPath)>, slot: &mut LeaveAction| {
+            if let Some((s, path)) = field {
+                match s.parse::<LeaveAction>() {
+                    Ok(a) => *slot = a,
+                    Err(e) => c.fail(path, e),
+                }
+            }
+        };
+        action(pick!(on_timeout), &mut cfg.on_timeout);
+        action(pick!(on_full), &mut cfg.on_full);
+        action(pick!(on_no_agents), &mut cfg.on_no_agents);
+        if let Some((v, _)) = pick!(announce_first_secs) {
+            cfg.announce_first_ms = (v > 0).then(|| u64::from(v) * 1000);
+        }
+        if let Some((v, path)) = pick!(announce_every_secs) {
+            if v == 0 && cfg.announce_first_ms.is_some() {
+                c.fail(path, "must be at least 1 when announcements are on");
+            }
+            cfg.announce_every_ms = u64::from(v.max(1)) * 1000;
+        }
+        if let Some((v, _)) = pick!(announce_position) {
+            cfg.announce_position = v;
+        }
+        if let Some((v, _)) = pick!(announce_ewt) {
+            cfg.announce_ewt = v;
+        }
+        if let Some((v, path)) = pick!(service_level_secs) {
+            if v == 0 {
+                c.fail(path, "must be at least 1");
+            }
+            cfg.service_level_ms = u64::from(v) * 1000;
+        }
+        out.push((cfg, here));
+    }
+    let engine = AcdConfig {
+        queues: out.iter().map(|(q, _)| q.clone()).collect(),
+        repeat_window_ms: u64::from(raw.repeat_window_hours) * 3600 * 1000,
+        repeat_priority: raw.repeat_priority.min(9),
+        sticky: raw.sticky_agent,
+        no_answer_reason: raw.no_answer_reason.trim().to_string(),
+    };
+    if c.problems.is_empty()
+        && let Err(e) = engine.validate()
+    {
+        let e = e.to_string();
+        let e = e
+            .strip_prefix("ACD configuration: ")
+            .unwrap_or(&e)
+            .to_string();
+        // Name the queue the engine complains about when it names one.
+        let path = out
+            .iter()
+            .find(|(q, _)| e.contains(&format!("`{}`", q.name)))
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| root.key("queues"));
+        c.fail(path, e);
+    }
+    Acd {
+        login_on_register: raw.login_on_register,
+        options_interval_secs: raw.options_interval_secs,
+        options_max_failures: raw.options_max_failures,
+        not_ready_reasons: raw.not_ready_reasons,
+        callback_key: raw.callback_key,
+        engine,
     }
 }
 
@@ -451,11 +729,32 @@ fn check_agents(raw: Vec<RawAgent>, at: &KeyPath, c: &mut Checker) -> Vec<Agent>
                 ok = false;
             }
         }
+        let given = a.skills.unwrap_or_default();
+        for (skill, level) in &given {
+            if skill.is_empty() {
+                c.fail(here.key("skills"), "empty skill name");
+                ok = false;
+            } else if !(1..=10).contains(level) {
+                c.fail(
+                    here.key("skills").key(skill),
+                    format!("level {level} is outside 1..=10"),
+                );
+                ok = false;
+            }
+        }
+        // Groups are skills at the middle level unless `skills` says otherwise.
+        let mut skills: Vec<(String, u8)> = groups
+            .iter()
+            .filter(|g| !given.contains_key(*g))
+            .map(|g| (g.clone(), 5))
+            .collect();
+        skills.extend(given);
         if let (true, Some(id), Some(credentials)) = (ok, a.id, credentials) {
             agents.push(Agent {
                 name: a.name.unwrap_or_else(|| id.clone()),
                 id,
                 groups,
+                skills,
                 credentials,
             });
         }

@@ -55,13 +55,13 @@ fn unknown_top_level_key() {
     assert_eq!(
         errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
         [
-            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`"
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`"
         ]
     );
     assert_eq!(
         errors(&format!("colour = \"blue\"\n{AGENT}")),
         [
-            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`"
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`"
         ]
     );
 }
@@ -77,7 +77,7 @@ fn unknown_nested_keys() {
     assert_eq!(
         errors(&format!("{AGENT}pasword = \"x\"\n")),
         [
-            "F:5:1: agents[0].pasword: unknown field `pasword`, expected one of `id`, `name`, `groups`, `password`, `ha1_md5`, `ha1_sha256`"
+            "F:5:1: agents[0].pasword: unknown field `pasword`, expected one of `id`, `name`, `groups`, `skills`, `password`, `ha1_md5`, `ha1_sha256`"
         ]
     );
 }
@@ -200,7 +200,7 @@ fn every_error_in_one_round() {
     assert_eq!(
         errors(&text),
         [
-            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `agents`, `log`",
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
             "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
@@ -283,7 +283,7 @@ fn digest_algorithm_names_are_checked() {
 #[test]
 fn media_and_ivr_mistakes_name_their_keys() {
     let text = format!(
-        "{AGENT}\n[media]\nip = \"0.0.0.0\"\nrtp_port_min = 30000\nrtp_port_max = 30000\nrtp_timeout_secs = 0\n\n[ivr]\nqueue_max_wait_secs = 0\nprompt_dir = \"x\"\n"
+        "{AGENT}\n[media]\nip = \"0.0.0.0\"\nrtp_port_min = 30000\nrtp_port_max = 30000\nrtp_timeout_secs = 0\n\n[ivr]\nenabled = true\nprompt_dir = \"x\"\n"
     );
     assert_eq!(
         errors(&text),
@@ -291,8 +291,58 @@ fn media_and_ivr_mistakes_name_their_keys() {
             "F:7:1: media.ip: must be the address phones reach us at (it goes into SDP); 0.0.0.0 and :: are not",
             "F:9:1: media.rtp_port_max: 30000 leaves no RTP/RTCP pair above rtp_port_min (30000)",
             "F:10:1: media.rtp_timeout_secs: must be at least 1",
-            "F:13:1: ivr.queue_max_wait_secs: must be at least 1",
-            "F:14:1: ivr.prompt_dir: unknown field `prompt_dir`, expected one of `enabled`, `dialplans_dir`, `prompts_dir`, `prompts_override_dir`, `queue_max_wait_secs`, `queue_retry_secs`",
+            "F:14:1: ivr.prompt_dir: unknown field `prompt_dir`, expected one of `enabled`, `dialplans_dir`, `prompts_dir`, `prompts_override_dir`",
         ]
+    );
+}
+
+#[test]
+fn acd_mistakes_name_their_keys() {
+    let text = "[[agents]]\nid = \"1001\"\ngroups = [\"default\"]\nskills = { tax = 11 }\npassword = \"pw\"\n\n\
+                [acd]\ncallback_key = \"12\"\n\n[acd.defaults]\nstrategy = \"random\"\n\n\
+                [[queues]]\nname = \"complaint\"\non_timeout = \"overflow\"\n\
+                relax = [{ after_secs = 10, min_level = 7 }, { after_secs = 5, min_level = 0 }]\n";
+    assert_eq!(
+        errors(text),
+        [
+            "F:4:12: agents[0].skills.tax: level 11 is outside 1..=10",
+            "F:8:1: acd.callback_key: one of 0-9, * or #, or empty for none",
+            "F:11:1: acd.defaults.strategy: unknown strategy `random` (one of longest-idle, fewest-calls, least-talk-time, round-robin, skill-level, ring-all)",
+            "F:15:1: queues[0].on_timeout: unknown action `overflow` (wait, message, callback, hangup or overflow:<queue>)",
+            "F:16:48: queues[0].relax[1].after_secs: steps must be in increasing order of after_secs",
+            "F:16:64: queues[0].relax[1].min_level: skill levels are 1..=10",
+        ]
+    );
+}
+
+#[test]
+fn acd_overflow_must_name_a_queue() {
+    let text =
+        format!("{AGENT}\n[[queues]]\nname = \"complaint\"\non_timeout = \"overflow:nowhere\"\n");
+    assert_eq!(
+        errors(&text),
+        ["F:6:1: queues[0]: queue `complaint`: overflow to `nowhere`, which is not a queue"]
+    );
+}
+
+#[test]
+fn queues_come_from_skills_and_the_entry_group() {
+    let d = dir_with(&format!(
+        "{AGENT}[[agents]]\nid = \"1002\"\nskills = {{ tax = 8 }}\npassword = \"pw\"\n\n\
+         [[queues]]\nname = \"tax\"\nstrategy = \"ring-all\"\n"
+    ));
+    let loaded = load(Some(&d.config), &[]).expect("loads");
+    let acd = &loaded.config.acd.engine;
+    let names: Vec<_> = acd.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["tax", "default"]);
+    assert_eq!(acd.queues[0].strategy, hotline_acd::Strategy::RingAll);
+    assert_eq!(acd.queues[1].strategy, hotline_acd::Strategy::LongestIdle);
+    // The ring timeout defaults to hotline.ring_timeout_secs.
+    assert_eq!(acd.queues[1].ring_timeout_ms, 30_000);
+    let a = &loaded.config.agents[1];
+    assert_eq!(a.skills, vec![("tax".to_string(), 8)]);
+    assert_eq!(
+        loaded.config.agents[0].skills,
+        vec![("default".to_string(), 5)]
     );
 }
