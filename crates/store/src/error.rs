@@ -16,6 +16,19 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("call record {id} in the database is unreadable: {reason}")]
     Corrupt { id: String, reason: String },
+    /// A row of another table that cannot be turned back into its Rust type (a value written
+    /// by hand or by a newer version).
+    #[error("{table} row {key} in the database is unreadable: {reason}")]
+    CorruptRow {
+        table: &'static str,
+        key: String,
+        reason: String,
+    },
+    /// The caller handed over a value the table does not accept (an unknown state or status,
+    /// counters that are not a JSON object). Nothing of the call is stored; the database's own
+    /// CHECK constraints are a second line, not the error a caller sees.
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("spool {path}: {source}")]
     Spool {
         path: PathBuf,

@@ -2,6 +2,7 @@
 //! for both, and the spool-and-retry writer that makes sure no call record is lost while the
 //! database is down (W1: every call leaves a record).
 
+mod acd;
 mod backend;
 mod call_records;
 mod error;
@@ -10,6 +11,7 @@ mod spool;
 mod store;
 mod writer;
 
+pub use acd::{AgentStateRow, CallbackRow};
 pub use backend::Backend;
 pub use call_records::Inserted;
 pub use error::StoreError;

@@ -21,6 +21,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_call_route_recording.sql"),
         include_str!("../migrations/postgres/0002_call_route_recording.sql"),
     ),
+    (
+        3,
+        "acd",
+        include_str!("../migrations/sqlite/0003_acd.sql"),
+        include_str!("../migrations/postgres/0003_acd.sql"),
+    ),
 ];
 
 /// How many versions there are.
