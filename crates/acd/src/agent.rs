@@ -97,6 +97,8 @@ pub(crate) struct Agent {
     pub mark: Millis,
     /// The queue whose call the agent is on (its wrap-up time applies).
     pub last_queue: Option<usize>,
+    /// Offered callback work items (an agent desktop is open).
+    pub takes_callbacks: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -195,6 +195,7 @@ impl Acd {
                 epoch: 0,
                 mark: 0,
                 last_queue: None,
+                takes_callbacks: false,
             });
         }
         Ok(Acd {
@@ -524,6 +525,33 @@ impl Acd {
         }
     }
 
+    /// The caller was answered outside the ACD (a remote seat or utility line rung in
+    /// parallel, 双线并行): out of the queue without counting as answered or abandoned here
+    /// (counted as overflowed out); ringing agents are cancelled.
+    pub fn answered_elsewhere(&mut self, call: CallId, now: Millis) -> Result<(), AcdError> {
+        let c = self.calls.get(&call).ok_or(AcdError::NoCall(call))?;
+        if !c.live() || matches!(c.state, CallState::Connected(_)) {
+            return Err(AcdError::BadCallState {
+                call,
+                state: self.call_state_name(c).into(),
+            });
+        }
+        let freed = self.take_back_offers(call);
+        let c = self.calls.remove(&call).expect("checked above");
+        let qu = &mut self.queues[c.queue];
+        qu.waiting.remove(&c.place(call));
+        qu.live -= 1;
+        qu.counters.overflowed_out += 1;
+        self.events.push_back(Event::CallLeft {
+            call,
+            queue: qu.cfg.name.clone(),
+            action: "answered-elsewhere".into(),
+            why: LeaveWhy::Elsewhere,
+        });
+        self.free_reserved(call, freed, now);
+        Ok(())
+    }
+
     /// The caller asked for a callback (a key while waiting): they hang up and their place
     /// is kept as a callback work item.
     pub fn request_callback(&mut self, call: CallId, now: Millis) -> Result<(), AcdError> {
@@ -583,6 +611,22 @@ impl Acd {
     }
 
     // ----- agents -----
+
+    /// Whether the agent is offered callback work items (an agent desktop shows them; a bare
+    /// SIP phone cannot, so its agent is never offered one).
+    pub fn set_takes_callbacks(
+        &mut self,
+        agent: &str,
+        on: bool,
+        now: Millis,
+    ) -> Result<(), AcdError> {
+        let a = self.agent_idx(agent)?;
+        let was = std::mem::replace(&mut self.agents[a].takes_callbacks, on);
+        if on && !was {
+            self.route_agent(a, now);
+        }
+        Ok(())
+    }
 
     pub fn login(&mut self, agent: &str, now: Millis) -> Result<(), AcdError> {
         let a = self.agent_idx(agent)?;
@@ -1222,8 +1266,10 @@ impl Acd {
         let q = &self.queues[c.queue];
         let need = q.cfg.required_level(now.saturating_sub(c.entered));
         let mut retry_at: Option<Millis> = None;
+        let callback = c.callback.is_some();
         let mut eligible = |a: usize, level: u8| -> bool {
-            if level < need || self.agents[a].state != AgentState::Ready {
+            let ag = &self.agents[a];
+            if level < need || ag.state != AgentState::Ready || (callback && !ag.takes_callbacks) {
                 return false;
             }
             if let Some(until) = c.barred(a, now) {
@@ -1316,6 +1362,7 @@ impl Acd {
                 let c = &self.calls[&place.2];
                 if level >= qu.cfg.required_level(now.saturating_sub(c.entered))
                     && c.barred(a, now).is_none()
+                    && (c.live() || self.agents[a].takes_callbacks)
                 {
                     best = Some(place);
                     break;

@@ -44,6 +44,8 @@ pub enum LeaveWhy {
     Requested,
     /// A supervisor moved the caller out.
     Supervisor,
+    /// Answered outside the ACD (a line rung in parallel).
+    Elsewhere,
 }
 
 /// For observers: the live event stream (agent desktop, wallboard, store, metrics).
