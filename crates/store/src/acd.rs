@@ -230,11 +230,12 @@ impl Store {
 
     /// `(queue, counters_json)` for every queue saved for `day`, by queue name.
     pub async fn queue_stats(&self, day: NaiveDate) -> Result<Vec<(String, String)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT queue, counters FROM acd_queue_stats WHERE day = $1 ORDER BY queue")
-                .bind(day_text(day))
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT queue, counters FROM acd_queue_stats WHERE day = $1 ORDER BY queue",
+        )
+        .bind(day_text(day))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|row| Ok((row.try_get("queue")?, row.try_get("counters")?)))
             .collect()

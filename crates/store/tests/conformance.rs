@@ -4,10 +4,11 @@ mod common;
 
 use std::collections::HashSet;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use common::{TestDb, answered_record, at, bare_record};
-use hotline_cdr::{CallKind, CallRecordBuilder, EndReason};
-use hotline_store::{Backend, Inserted, Store, StoreError};
+use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
+use hotline_store::{AgentStateRow, Backend, CallbackRow, Inserted, Store, StoreError};
+use sqlx::Connection;
 
 on_both_backends!(
     connect_migrates_and_reconnect_is_idempotent,
@@ -20,6 +21,16 @@ on_both_backends!(
     times_keep_milliseconds_only,
     concurrent_first_connects_all_succeed,
     batch_insert_skips_ids_already_there,
+    agent_states_round_trip_ordered_by_agent,
+    agent_state_upsert_keeps_the_newer_row,
+    agent_state_outside_the_three_is_rejected,
+    callback_round_trips_and_add_is_idempotent,
+    callback_finishes_only_once,
+    pending_callbacks_oldest_first_and_callbacks_newest_first,
+    queue_stats_round_trip_and_upsert,
+    queue_stats_that_are_not_a_json_object_are_rejected,
+    queue_stats_batch_is_all_or_nothing,
+    recent_answered_callers_newest_per_caller,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -272,4 +283,507 @@ async fn unsupported_url_is_an_error() {
         .expect_err("mysql is not supported");
     assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
     assert!(!err.to_string().contains("pw"), "password leaked: {err}");
+}
+
+fn agent_state(agent: &str, state: &str, reason: Option<&str>, ms: i64) -> AgentStateRow {
+    AgentStateRow {
+        agent: agent.into(),
+        state: state.into(),
+        reason: reason.map(str::to_owned),
+        updated_at: at(ms),
+    }
+}
+
+fn pending_callback(tag: &str, requested_ms: i64) -> CallbackRow {
+    CallbackRow {
+        tag: tag.into(),
+        queue: "default".into(),
+        caller: "13800000000".into(),
+        priority: 0,
+        message: false,
+        recording: None,
+        requested_at: at(requested_ms),
+        status: "pending".into(),
+        agent: None,
+        done_at: None,
+        outcome: None,
+    }
+}
+
+fn tags(rows: &[CallbackRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.tag.as_str()).collect()
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, d).expect("valid date")
+}
+
+/// A statement run behind the store's back, to show what the schema itself refuses.
+async fn raw_execute(db: &TestDb, sql: &'static str) -> Result<(), sqlx::Error> {
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    let result = sqlx::query(sql).execute(&mut conn).await.map(drop);
+    let _ = conn.close().await;
+    result
+}
+
+async fn agent_states_round_trip_ordered_by_agent(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert!(store.agent_states().await.expect("states").is_empty());
+    // Saved out of order; mixed case shows the order is bytewise on both backends.
+    let rows = [
+        agent_state("b1002", "not_ready", Some("小休"), 2_000),
+        agent_state("a1001", "ready", None, 1_000),
+        agent_state("B1003", "logged_out", None, 3_000),
+    ];
+    for row in &rows {
+        store.save_agent_state(row).await.expect("save");
+    }
+    let back = store.agent_states().await.expect("states");
+    assert_eq!(back, [rows[2].clone(), rows[1].clone(), rows[0].clone()]);
+
+    // Milliseconds are kept, finer precision dropped.
+    let mut fine = agent_state("c1004", "ready", None, 0);
+    fine.updated_at += Duration::nanoseconds(7_654_321);
+    store.save_agent_state(&fine).await.expect("save");
+    let back = store.agent_states().await.expect("states");
+    assert_eq!(back.last().expect("c1004").updated_at, at(7));
+
+    // Survives a reconnect (the point of the table).
+    store.close().await;
+    let again = Store::connect(&db.url).await.expect("reconnect");
+    assert_eq!(again.agent_states().await.expect("states").len(), 4);
+}
+
+async fn agent_state_upsert_keeps_the_newer_row(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let ready = agent_state("1001", "ready", None, 2_000);
+    store.save_agent_state(&ready).await.expect("save");
+
+    // An older save arriving late changes nothing.
+    store
+        .save_agent_state(&agent_state("1001", "not_ready", Some("就餐"), 1_999))
+        .await
+        .expect("save older");
+    assert_eq!(store.agent_states().await.expect("states"), [ready]);
+
+    // A newer one replaces every column, the reason included.
+    let break_ = agent_state("1001", "not_ready", Some("会议"), 5_000);
+    store.save_agent_state(&break_).await.expect("save newer");
+    assert_eq!(store.agent_states().await.expect("states"), [break_]);
+    let back_ready = agent_state("1001", "ready", None, 6_000);
+    store
+        .save_agent_state(&back_ready)
+        .await
+        .expect("save newer");
+    assert_eq!(store.agent_states().await.expect("states"), [back_ready]);
+
+    // At the same instant the later save wins.
+    let same_time = agent_state("1001", "logged_out", None, 6_000);
+    store
+        .save_agent_state(&same_time)
+        .await
+        .expect("save same time");
+    assert_eq!(store.agent_states().await.expect("states"), [same_time]);
+}
+
+async fn agent_state_outside_the_three_is_rejected(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    for state in ["talking", "wrap_up", "Ready", ""] {
+        let err = store
+            .save_agent_state(&agent_state("1001", state, None, 1_000))
+            .await
+            .expect_err("not a stored state");
+        assert!(matches!(err, StoreError::Invalid(_)), "{state:?}: {err}");
+        assert!(
+            err.to_string().contains("logged_out, ready, not_ready"),
+            "{err}"
+        );
+    }
+    // A rejected save does not replace a stored row either.
+    let ready = agent_state("1002", "ready", None, 1_000);
+    store.save_agent_state(&ready).await.expect("save");
+    assert!(
+        store
+            .save_agent_state(&agent_state("1002", "reserved", None, 9_000))
+            .await
+            .is_err()
+    );
+    assert_eq!(store.agent_states().await.expect("states"), [ready]);
+
+    // The schema refuses it too, for writers that bypass the store.
+    raw_execute(
+        &db,
+        "INSERT INTO acd_agent_states (agent, state, reason, updated_at) \
+         VALUES ('1003', 'talking', NULL, 0)",
+    )
+    .await
+    .expect_err("CHECK on state");
+    raw_execute(
+        &db,
+        "INSERT INTO acd_agent_states (agent, state, reason, updated_at) \
+         VALUES ('1003', 'ready', NULL, 0)",
+    )
+    .await
+    .expect("a valid raw insert goes through");
+}
+
+async fn callback_round_trips_and_add_is_idempotent(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let full = CallbackRow {
+        tag: "call-1".into(),
+        queue: "环保".into(),
+        caller: "13900000000".into(),
+        priority: 255,
+        message: true,
+        recording: Some("data/recordings/2026/12/01/call-1-message.wav".into()),
+        requested_at: at(1_000),
+        status: "done".into(),
+        agent: Some("1001".into()),
+        done_at: Some(at(90_000)),
+        outcome: Some("reached".into()),
+    };
+    let bare = pending_callback("call-2", 2_000);
+    assert_eq!(store.add_callback(&full).await.expect("add"), Inserted::New);
+    assert_eq!(store.add_callback(&bare).await.expect("add"), Inserted::New);
+    assert_eq!(
+        store.add_callback(&bare).await.expect("add again"),
+        Inserted::Duplicate
+    );
+    // A different item under the same tag does not overwrite the first.
+    let mut other = pending_callback("call-1", 5_000);
+    other.caller = "someone-else".into();
+    assert_eq!(
+        store.add_callback(&other).await.expect("add other"),
+        Inserted::Duplicate
+    );
+    assert_eq!(
+        store.callbacks(10).await.expect("callbacks"),
+        [bare.clone(), full.clone()]
+    );
+
+    // An unknown status is refused before the database sees it, and by the schema as well.
+    let mut lost = pending_callback("call-3", 3_000);
+    lost.status = "lost".into();
+    let err = store.add_callback(&lost).await.expect_err("bad status");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    raw_execute(
+        &db,
+        "INSERT INTO acd_callbacks (tag, queue, caller, priority, message, requested_at, status) \
+         VALUES ('call-3', 'q', 'c', 0, 0, 0, 'lost')",
+    )
+    .await
+    .expect_err("CHECK on status");
+    raw_execute(
+        &db,
+        "INSERT INTO acd_callbacks (tag, queue, caller, priority, message, requested_at, status) \
+         VALUES ('call-3', 'q', 'c', 0, 2, 0, 'pending')",
+    )
+    .await
+    .expect_err("CHECK on message");
+    assert_eq!(store.callbacks(10).await.expect("callbacks").len(), 2);
+}
+
+async fn callback_finishes_only_once(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store
+        .add_callback(&pending_callback("cb-1", 1_000))
+        .await
+        .expect("add");
+    let mut assigned = pending_callback("cb-2", 2_000);
+    assigned.agent = Some("1002".into());
+    store.add_callback(&assigned).await.expect("add");
+
+    assert!(
+        store
+            .finish_callback("cb-1", "done", Some("1001"), Some("reached"), at(60_000))
+            .await
+            .expect("finish")
+    );
+    // The second finish (another agent, a retry) changes nothing.
+    assert!(
+        !store
+            .finish_callback("cb-1", "cancelled", Some("1009"), Some("late"), at(70_000))
+            .await
+            .expect("finish again")
+    );
+    assert!(
+        !store
+            .finish_callback("nobody", "done", None, None, at(70_000))
+            .await
+            .expect("unknown tag")
+    );
+    // A cancel without an agent keeps the one already on the row.
+    assert!(
+        store
+            .finish_callback("cb-2", "cancelled", None, None, at(80_000))
+            .await
+            .expect("cancel")
+    );
+    // "pending" is not a way to finish.
+    let tail = pending_callback("cb-3", 3_000);
+    store.add_callback(&tail).await.expect("add");
+    let err = store
+        .finish_callback("cb-3", "pending", None, None, at(1))
+        .await
+        .expect_err("pending is not a finish");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+
+    let mut cb1 = pending_callback("cb-1", 1_000);
+    cb1.status = "done".into();
+    cb1.agent = Some("1001".into());
+    cb1.done_at = Some(at(60_000));
+    cb1.outcome = Some("reached".into());
+    assigned.status = "cancelled".into();
+    assigned.done_at = Some(at(80_000));
+    assert_eq!(
+        store.callbacks(10).await.expect("callbacks"),
+        [tail.clone(), assigned, cb1]
+    );
+    assert_eq!(store.pending_callbacks().await.expect("pending"), [tail]);
+}
+
+async fn pending_callbacks_oldest_first_and_callbacks_newest_first(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert!(store.pending_callbacks().await.expect("pending").is_empty());
+    assert!(store.callbacks(10).await.expect("callbacks").is_empty());
+    // Added out of order; "t-b" and "t-a" were requested in the same millisecond.
+    for (tag, requested) in [
+        ("t-c", 3_000),
+        ("t-b", 1_000),
+        ("t-e", 5_000),
+        ("t-a", 1_000),
+        ("t-d", 4_000),
+    ] {
+        store
+            .add_callback(&pending_callback(tag, requested))
+            .await
+            .expect("add");
+    }
+    assert!(
+        store
+            .finish_callback("t-c", "done", Some("1001"), None, at(9_000))
+            .await
+            .expect("finish")
+    );
+    assert_eq!(
+        tags(&store.pending_callbacks().await.expect("pending")),
+        ["t-a", "t-b", "t-d", "t-e"]
+    );
+    assert_eq!(
+        tags(&store.callbacks(100).await.expect("callbacks")),
+        ["t-e", "t-d", "t-c", "t-b", "t-a"]
+    );
+    assert_eq!(
+        tags(&store.callbacks(2).await.expect("callbacks")),
+        ["t-e", "t-d"]
+    );
+    assert!(store.callbacks(0).await.expect("callbacks").is_empty());
+}
+
+async fn queue_stats_round_trip_and_upsert(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert!(store.queue_stats(day(1)).await.expect("stats").is_empty());
+    let json = |offered: u32| format!(r#"{{"offered":{offered},"answered":1}}"#);
+    store
+        .save_queue_stats(day(1), "default", &json(3), at(1_000))
+        .await
+        .expect("save");
+    store
+        .save_queue_stats(day(1), "English", &json(1), at(1_000))
+        .await
+        .expect("save");
+    store
+        .save_queue_stats(day(2), "default", &json(7), at(2_000))
+        .await
+        .expect("save other day");
+    // The last save of a (day, queue) replaces it; the text is kept as written.
+    store
+        .save_queue_stats(day(1), "default", &json(4), at(1_500))
+        .await
+        .expect("save again");
+    store
+        .save_queue_stats(day(1), "环保", "{}", at(1_500))
+        .await
+        .expect("save empty object");
+    assert_eq!(
+        store.queue_stats(day(1)).await.expect("stats"),
+        [
+            ("English".to_owned(), json(1)),
+            ("default".to_owned(), json(4)),
+            ("环保".to_owned(), "{}".to_owned()),
+        ]
+    );
+    assert_eq!(
+        store.queue_stats(day(2)).await.expect("stats"),
+        [("default".to_owned(), json(7))]
+    );
+    assert!(store.queue_stats(day(3)).await.expect("stats").is_empty());
+}
+
+async fn queue_stats_that_are_not_a_json_object_are_rejected(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store
+        .save_queue_stats(day(1), "default", r#"{"offered":1}"#, at(0))
+        .await
+        .expect("save");
+    for bad in [
+        "",
+        "not json",
+        r#"{"offered":"#,
+        "[1,2]",
+        "3",
+        "null",
+        r#""{}""#,
+    ] {
+        let err = store
+            .save_queue_stats(day(1), "default", bad, at(1_000))
+            .await
+            .expect_err("not an object");
+        assert!(matches!(err, StoreError::Invalid(_)), "{bad:?}: {err}");
+        store
+            .save_queue_stats(day(1), "other", bad, at(1_000))
+            .await
+            .expect_err("not an object");
+    }
+    assert_eq!(
+        store.queue_stats(day(1)).await.expect("stats"),
+        [("default".to_owned(), r#"{"offered":1}"#.to_owned())]
+    );
+}
+
+async fn queue_stats_batch_is_all_or_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store
+        .save_queue_stats(day(1), "q1", r#"{"offered":1}"#, at(0))
+        .await
+        .expect("save");
+    let batch = |third: &str| -> Vec<(String, String)> {
+        [
+            ("q1", r#"{"offered":2}"#),
+            ("q2", r#"{"offered":5}"#),
+            ("q3", third),
+            ("q4", r#"{"offered":9}"#),
+        ]
+        .into_iter()
+        .map(|(q, j)| (q.to_owned(), j.to_owned()))
+        .collect()
+    };
+    let err = store
+        .save_queue_stats_batch(day(1), &batch("{oops"), at(1_000))
+        .await
+        .expect_err("bad JSON in the middle");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(err.to_string().contains("q3"), "names the queue: {err}");
+    // Neither the update of q1 nor the insert of q2 before the bad entry was kept.
+    assert_eq!(
+        store.queue_stats(day(1)).await.expect("stats"),
+        [("q1".to_owned(), r#"{"offered":1}"#.to_owned())]
+    );
+
+    let good = batch(r#"{"offered":7}"#);
+    store
+        .save_queue_stats_batch(day(1), &good, at(2_000))
+        .await
+        .expect("good batch");
+    assert_eq!(store.queue_stats(day(1)).await.expect("stats"), good);
+    store
+        .save_queue_stats_batch(day(1), &[], at(3_000))
+        .await
+        .expect("empty batch");
+    assert_eq!(store.queue_stats(day(1)).await.expect("stats"), good);
+}
+
+fn answered_by(id: &str, caller: &str, agent: Option<&str>, answered_ms: i64) -> CallRecord {
+    let mut b = CallRecordBuilder::arrived(
+        id,
+        format!("{id}@h"),
+        caller,
+        "12345",
+        CallKind::Hotline,
+        at(answered_ms - 8_000),
+    );
+    b.ringing(at(answered_ms - 6_000))
+        .answered(agent.map(str::to_owned), at(answered_ms));
+    b.ended(EndReason::CallerHangup, 200, at(answered_ms + 60_000))
+}
+
+async fn recent_answered_callers_newest_per_caller(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let since = at(100_000);
+    assert!(
+        store
+            .recent_answered_callers(since)
+            .await
+            .expect("recent")
+            .is_empty()
+    );
+    let mut records = vec![
+        // Two recent answers: the newer agent is the one to go back to.
+        answered_by("x-1", "13800000001", Some("1001"), 150_000),
+        answered_by("x-2", "13800000001", Some("1002"), 300_000),
+        // Answered only before `since`.
+        answered_by("y-1", "13800000002", Some("1003"), 99_999),
+        // Exactly at `since` counts.
+        answered_by("z-1", "13800000003", Some("1004"), 100_000),
+        // The newest answer named no agent: the latest one with an agent is used.
+        answered_by("w-1", "13800000004", Some("1005"), 200_000),
+        answered_by("w-2", "13800000004", None, 400_000),
+        // Callers that identify nobody.
+        answered_by("a-1", "anonymous", Some("1006"), 250_000),
+        answered_by("a-2", "Anonymous", Some("1006"), 250_000),
+        answered_by("a-3", "", Some("1006"), 250_000),
+    ];
+    // Never answered, recent: the caller is not a repeat caller of anyone.
+    records.push(
+        CallRecordBuilder::arrived(
+            "u-1",
+            "u-1@h",
+            "13800000005",
+            "12345",
+            CallKind::Hotline,
+            at(500_000),
+        )
+        .ended(EndReason::Abandoned, 487, at(530_000)),
+    );
+    // A recent answer of an older caller, and an unanswered later call of the same caller.
+    records.push(answered_by("v-1", "13800000006", Some("1007"), 120_000));
+    records.push(
+        CallRecordBuilder::arrived(
+            "v-2",
+            "v-2@h",
+            "13800000006",
+            "12345",
+            CallKind::Hotline,
+            at(600_000),
+        )
+        .ended(EndReason::NoAnswer, 408, at(630_000)),
+    );
+    store.insert_call_records(&records).await.expect("insert");
+
+    let expect = |caller: &str, agent: &str, ms: i64| (caller.to_owned(), agent.to_owned(), at(ms));
+    assert_eq!(
+        store.recent_answered_callers(since).await.expect("recent"),
+        [
+            expect("13800000003", "1004", 100_000),
+            expect("13800000006", "1007", 120_000),
+            expect("13800000004", "1005", 200_000),
+            expect("13800000001", "1002", 300_000),
+        ]
+    );
+    assert_eq!(
+        store
+            .recent_answered_callers(at(250_000))
+            .await
+            .expect("recent"),
+        [expect("13800000001", "1002", 300_000)]
+    );
+    assert!(
+        store
+            .recent_answered_callers(at(300_001))
+            .await
+            .expect("recent")
+            .is_empty()
+    );
 }
