@@ -8,6 +8,7 @@
 //! turns SIP dialog events, media notices and timers into their inputs, and their actions into
 //! SIP requests and media commands.
 
+use crate::acd::{CallCmd, QueuedCall};
 use crate::config::{LineInfo, MediaSetup};
 use crate::core::{Core, Target};
 use crate::msg;
@@ -38,8 +39,11 @@ const GOODBYE: &str = "goodbye";
 enum Ev {
     Caller(DialogState),
     Media(MediaNotice),
-    Leg(u32, usize, DialogState),
-    LegDone(u32, usize, Option<Response>),
+    /// Leg `i` (an index into `Call::legs`, which only grows).
+    Leg(usize, DialogState),
+    LegDone(usize, Option<Response>),
+    /// What the ACD asks of this call.
+    Acd(CallCmd),
     /// The ring timer of round `n` fired.
     RingTimeout(u32),
     /// Time to ring round `n`.
@@ -52,6 +56,12 @@ struct Leg {
     who: String,
     dialog: InviteDialog,
     done: bool,
+    /// We gave up on it (CANCEL): an answer that still arrives is hung up.
+    cancelled: bool,
+    /// Offered by the ACD to this agent (else a line rung beside the queue, or a transfer).
+    agent: Option<String>,
+    /// The ringing round of a non-ACD leg.
+    round: u32,
 }
 
 /// Where the call is.
@@ -264,7 +274,6 @@ pub(crate) async fn entry(
         bridged_peer_port: None,
         peer_version: SessionVersion::new(rand::random::<u32>().into(), 1),
         legs: Vec::new(),
-        old_legs: Vec::new(),
         round: 0,
         plan: None,
         phase: Phase::Ivr,
@@ -274,6 +283,8 @@ pub(crate) async fn entry(
         outcome: None,
         route_extra: Vec::new(),
         playing: 0,
+        acd: None,
+        priority: 0,
     };
     call.local_port = call.handle.caller_port();
 
@@ -392,8 +403,6 @@ struct Call {
     bridged_peer_port: Option<u16>,
     peer_version: SessionVersion,
     legs: Vec<Leg>,
-    /// Dialogs of earlier rounds' legs, removed from the dialog layer when the call ends.
-    old_legs: Vec<rsipstack::dialog::DialogId>,
     /// Ringing round; events of older rounds are stale.
     round: u32,
     plan: Option<RingPlan>,
@@ -406,6 +415,11 @@ struct Call {
     route_extra: Vec<String>,
     /// Id of the latest playback started: only its completion counts.
     playing: u64,
+    /// The call's place in the ACD while queued or talking to an agent the ACD offered it to
+    /// (dropped when the call ends: the agent goes to wrap-up).
+    acd: Option<QueuedCall>,
+    /// Caller priority from the dialplan (`priority` variable, 0..=9).
+    priority: u8,
 }
 
 impl Call {
@@ -531,6 +545,10 @@ impl Call {
                 Phase::Closing(reason) => {
                     self.outcome = Some((reason, 200));
                 }
+                Phase::Queue => {
+                    // An announcement ended: back to the music.
+                    self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
+                }
                 _ => {}
             },
             Ev::Media(MediaNotice::RtpTimeout { leg }) => {
@@ -544,20 +562,25 @@ impl Call {
                 self.outcome = Some((EndReason::RtpTimeout, 200));
             }
             Ev::Media(MediaNotice::Ended { .. }) => {}
-            Ev::Leg(round, i, st) if round == self.round => self.on_leg(i, st).await,
-            Ev::LegDone(round, i, resp) if round == self.round => self.on_leg_done(i, resp).await,
-            Ev::Leg(_, i, DialogState::Updated(_, _, handle) | DialogState::Info(_, _, handle)) => {
+            Ev::Leg(i, st)
+                if !self.legs[i].cancelled || matches!(self.phase, Phase::Bridged(w) if w == i) =>
+            {
+                self.on_leg(i, st).await
+            }
+            Ev::LegDone(i, resp) => self.on_leg_done(i, resp).await,
+            Ev::Leg(i, DialogState::Updated(_, _, handle) | DialogState::Info(_, _, handle)) => {
                 debug!(leg = i, "in-dialog request on a stale leg");
                 handle
                     .reply(StatusCode::CallTransactionDoesNotExist)
                     .await
                     .ok();
             }
-            Ev::Leg(..) | Ev::LegDone(..) => {}
+            Ev::Leg(..) => {}
+            Ev::Acd(cmd) => self.on_acd(cmd).await,
             Ev::RingTimeout(round) if round == self.round => {
                 if matches!(self.phase, Phase::Queue) {
                     self.route_extra.push("no-answer".into());
-                    self.hang_up_legs(None).await;
+                    self.hang_up_round(round).await;
                     self.next_round().await;
                 }
             }
@@ -579,6 +602,16 @@ impl Call {
     }
 
     async fn on_digit(&mut self, digit: char) {
+        if matches!(self.phase, Phase::Queue) {
+            let key = self.core.acd.get().and_then(|a| a.callback_key());
+            if let (Some(q), Some(k)) = (&self.acd, key)
+                && k == digit
+            {
+                info!(record = %self.record.id(), "caller asked for a callback");
+                q.request_callback();
+            }
+            return;
+        }
         if !matches!(self.phase, Phase::Ivr) {
             return;
         }
@@ -648,7 +681,9 @@ impl Call {
             .ok();
     }
 
-    /// Leaves the IVR for the queue (or a transfer): music on hold, then ringing in rounds.
+    /// Leaves the IVR for the queue (or a transfer): music on hold; the ACD offers the call to
+    /// its agents, while lines to ring beside it (a remote seat, 双线并行) or a transfer
+    /// target ring in rounds.
     async fn start_queue(&mut self, group: Option<String>, extra: Option<String>, once: bool) {
         self.phase = Phase::Queue;
         self.handle.set_inband_dtmf(false);
@@ -661,14 +696,6 @@ impl Call {
             self.route_extra
                 .push(format!("parallel:{}", extra.join(",")));
         }
-        let max_wait = self.media.queue_max_wait;
-        self.plan = Some(RingPlan {
-            group,
-            extra,
-            resolved: None,
-            once,
-            deadline: tokio::time::Instant::now() + max_wait,
-        });
         match self.media.ports.allocate() {
             Ok(p) => self.peer_pair = Some(p),
             Err(e) => {
@@ -678,15 +705,119 @@ impl Call {
             }
         }
         self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
-        self.ring_round().await;
+        let acd = self.core.acd.get().cloned();
+        let mut group = group;
+        if let (Some(g), Some(acd)) = (&group, acd) {
+            let caller = hotline_acd::Caller {
+                number: self.caller_user.clone(),
+                priority: self.priority,
+            };
+            match acd.enqueue(g, self.record.id(), caller).await {
+                Ok((queued, mut rx)) => {
+                    self.acd = Some(queued);
+                    let ev = self.ev_tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(c) = rx.recv().await {
+                            if ev.send(Ev::Acd(c)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    // The ACD rings the agents; only the lines beside it ring in rounds here.
+                    group = None;
+                }
+                Err(e) => {
+                    warn!(error = %e, "ACD refused the call");
+                    self.close(EndReason::Failed);
+                    return;
+                }
+            }
+        }
+        let rounds = group.is_some() || !extra.is_empty();
+        let max_wait = self.media.queue_max_wait;
+        self.plan = Some(RingPlan {
+            group,
+            extra,
+            resolved: None,
+            once,
+            deadline: tokio::time::Instant::now() + max_wait,
+        });
+        if rounds {
+            self.ring_round().await;
+        }
+    }
+
+    /// What the ACD asks: ring an agent, stop ringing one, tell the caller their place, or
+    /// let the caller go (to a callback, a message, or goodbye).
+    async fn on_acd(&mut self, cmd: CallCmd) {
+        if !matches!(self.phase, Phase::Queue) {
+            if let CallCmd::Offer { agent } = cmd
+                && let Some(q) = &self.acd
+            {
+                q.offer_failed(&agent, hotline_acd::OfferFailure::Busy);
+            }
+            return;
+        }
+        match cmd {
+            CallCmd::Offer { agent } => {
+                let targets = self.core.targets_for_user(&agent);
+                if targets.is_empty() {
+                    // Logged in with no phone registered (restored after a restart, say):
+                    // not this agent's fault, try another.
+                    debug!(%agent, "offered agent has no registration");
+                    if let Some(q) = &self.acd {
+                        q.offer_failed(&agent, hotline_acd::OfferFailure::Busy);
+                    }
+                    return;
+                }
+                let mut rung = false;
+                for t in targets {
+                    rung |= self.invite(agent.clone(), t, Some(agent.clone())).is_some();
+                }
+                if !rung && let Some(q) = &self.acd {
+                    q.offer_failed(&agent, hotline_acd::OfferFailure::Unreachable);
+                }
+            }
+            CallCmd::Cancel { agent } => {
+                for l in self.legs.iter_mut() {
+                    if l.agent.as_deref() == Some(agent.as_str()) && !l.done {
+                        l.dialog.hangup().await.ok();
+                        l.done = true;
+                        l.cancelled = true;
+                    }
+                }
+            }
+            CallCmd::Announce { position, ewt_secs } => {
+                let prompts = hotline_acd::position_prompts(position, ewt_secs);
+                let (id, missing) = self.handle.play(&prompts, false);
+                self.playing = id;
+                if !missing.is_empty() {
+                    self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
+                }
+            }
+            CallCmd::Leave { action } => {
+                if let Some(q) = self.acd.take() {
+                    q.left();
+                }
+                self.hang_up_legs(None).await;
+                self.route_extra.push(format!("acd:{action}"));
+                let (prompt, reason) = match action.as_str() {
+                    "callback" | "message" => ("callback_promise", EndReason::QueueTimeout),
+                    _ => (GOODBYE, EndReason::QueueTimeout),
+                };
+                self.phase = Phase::Closing(reason);
+                let (id, missing) = self.handle.play(&[prompt.to_string()], false);
+                self.playing = id;
+                if !missing.is_empty() {
+                    self.outcome = Some((reason, 200));
+                }
+            }
+        }
     }
 
     /// Rings every target of the plan once, with a ring timer.
     async fn ring_round(&mut self) {
         self.round += 1;
-        // The last round's legs are over (CANCELled or failed); forget them at the end.
-        self.old_legs
-            .extend(self.legs.drain(..).map(|l| l.dialog.id()));
         let Some(plan) = &self.plan else { return };
         let mut targets: Vec<(String, Target)> = Vec::new();
         if let Some(group) = &plan.group {
@@ -722,78 +853,12 @@ impl Call {
             }
         };
         targets.extend(resolved);
-        let Some(pair) = self.peer_pair.as_ref() else {
-            return;
-        };
-        let offer = LocalOffer {
-            ip: pair.local_ip(),
-            port: pair.rtp_port(),
-            codecs: vec![self.codec],
-            telephone_event: true,
-            direction: Direction::SendRecv,
-        };
-        let body = offer.to_sdp(&mut self.peer_version);
-        let contact = rsipstack::sip::Uri::try_from(self.core.contact_uri().as_str()).ok();
-        let round = self.round;
+        let mut rung = 0;
         for (who, t) in targets {
-            let (Ok(callee), Ok(caller_uri), Some(contact)) = (
-                rsipstack::sip::Uri::try_from(t.uri.as_str()),
-                rsipstack::sip::Uri::try_from(
-                    format!("sip:{}@{}", self.caller_user, self.core.cfg.domain).as_str(),
-                ),
-                contact.clone(),
-            ) else {
-                continue;
-            };
-            let mut headers = Vec::new();
-            if let Some(l) = &self.line {
-                headers.push(Header::Other("X-Hotline-Line".into(), l.number.clone()));
-            }
-            headers.push(Header::Other(
-                "X-Hotline-Call".into(),
-                self.record.id().to_string(),
-            ));
-            let opt = InviteOption {
-                caller_display_name: self.display.clone(),
-                caller: caller_uri,
-                callee,
-                destination: Some(t.dest.clone()),
-                content_type: Some("application/sdp".into()),
-                offer: Some(body.clone().into_bytes()),
-                contact,
-                headers: Some(headers),
-                ..Default::default()
-            };
-            let (leg_tx, mut leg_rx) = self.dialogs.new_dialog_state_channel();
-            match self.dialogs.do_invite_async(opt, leg_tx) {
-                Ok((dialog, handle)) => {
-                    let i = self.legs.len();
-                    self.legs.push(Leg {
-                        who,
-                        dialog,
-                        done: false,
-                    });
-                    let ev = self.ev_tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(st) = leg_rx.recv().await {
-                            if ev.send(Ev::Leg(round, i, st)).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    let ev = self.ev_tx.clone();
-                    tokio::spawn(async move {
-                        let resp = match handle.await {
-                            Ok(Ok((_, resp))) => resp,
-                            _ => None,
-                        };
-                        ev.send(Ev::LegDone(round, i, resp)).ok();
-                    });
-                }
-                Err(e) => warn!(error = %e, who = %who, "cannot ring"),
-            }
+            rung += usize::from(self.invite(who, t, None).is_some());
         }
-        if self.legs.is_empty() {
+        let round = self.round;
+        if rung == 0 {
             debug!(record = %self.record.id(), "nobody to ring in this round");
             self.next_round().await;
             return;
@@ -806,6 +871,79 @@ impl Call {
         });
     }
 
+    /// Sends an INVITE with our offer to `t`; the leg's events come back as `Ev::Leg`.
+    fn invite(&mut self, who: String, t: Target, agent: Option<String>) -> Option<usize> {
+        let pair = self.peer_pair.as_ref()?;
+        let offer = LocalOffer {
+            ip: pair.local_ip(),
+            port: pair.rtp_port(),
+            codecs: vec![self.codec],
+            telephone_event: true,
+            direction: Direction::SendRecv,
+        };
+        let body = offer.to_sdp(&mut self.peer_version);
+        let contact = rsipstack::sip::Uri::try_from(self.core.contact_uri().as_str()).ok()?;
+        let callee = rsipstack::sip::Uri::try_from(t.uri.as_str()).ok()?;
+        let caller_uri = rsipstack::sip::Uri::try_from(
+            format!("sip:{}@{}", self.caller_user, self.core.cfg.domain).as_str(),
+        )
+        .ok()?;
+        let mut headers = Vec::new();
+        if let Some(l) = &self.line {
+            headers.push(Header::Other("X-Hotline-Line".into(), l.number.clone()));
+        }
+        headers.push(Header::Other(
+            "X-Hotline-Call".into(),
+            self.record.id().to_string(),
+        ));
+        let opt = InviteOption {
+            caller_display_name: self.display.clone(),
+            caller: caller_uri,
+            callee,
+            destination: Some(t.dest.clone()),
+            content_type: Some("application/sdp".into()),
+            offer: Some(body.into_bytes()),
+            contact,
+            headers: Some(headers),
+            ..Default::default()
+        };
+        let (leg_tx, mut leg_rx) = self.dialogs.new_dialog_state_channel();
+        match self.dialogs.do_invite_async(opt, leg_tx) {
+            Ok((dialog, handle)) => {
+                let i = self.legs.len();
+                self.legs.push(Leg {
+                    who,
+                    dialog,
+                    done: false,
+                    cancelled: false,
+                    agent,
+                    round: self.round,
+                });
+                let ev = self.ev_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(st) = leg_rx.recv().await {
+                        if ev.send(Ev::Leg(i, st)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let ev = self.ev_tx.clone();
+                tokio::spawn(async move {
+                    let resp = match handle.await {
+                        Ok(Ok((_, resp))) => resp,
+                        _ => None,
+                    };
+                    ev.send(Ev::LegDone(i, resp)).ok();
+                });
+                Some(i)
+            }
+            Err(e) => {
+                warn!(error = %e, who = %who, "cannot ring");
+                None
+            }
+        }
+    }
+
     /// After a round with no answer: try again after a pause, until the caller's max wait.
     async fn next_round(&mut self) {
         let Some(plan) = &self.plan else { return };
@@ -815,7 +953,9 @@ impl Call {
             self.close(EndReason::Unavailable);
             return;
         }
-        if tokio::time::Instant::now() + retry >= plan.deadline {
+        if self.acd.is_some() {
+            // The queue goes on in the ACD; the lines beside it are tried again meanwhile.
+        } else if tokio::time::Instant::now() + retry >= plan.deadline {
             self.route_extra.push("max-wait".into());
             self.close(EndReason::QueueTimeout);
             return;
@@ -914,12 +1054,32 @@ impl Call {
     }
 
     async fn on_leg_done(&mut self, i: usize, resp: Option<Response>) {
-        if let Some(l) = self.legs.get_mut(i) {
-            l.done = true;
-        }
+        let Some(l) = self.legs.get_mut(i) else {
+            return;
+        };
+        let given_up = l.cancelled || l.done;
+        l.done = true;
         let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
         let answered = (200..300).contains(&code);
-        if answered && matches!(self.phase, Phase::Queue) {
+        let agent = self.legs[i].agent.clone();
+        if answered && (given_up || !matches!(self.phase, Phase::Queue)) {
+            // Answered after we gave up on it, or after the winner: release it at once.
+            self.legs[i].dialog.hangup().await.ok();
+            return;
+        }
+        if answered {
+            if let Some(agent) = &agent {
+                // The ACD decides who owns the call: exactly one answer wins.
+                let verdict = match &self.acd {
+                    Some(q) => q.answered(agent).await,
+                    None => Err(hotline_acd::AcdError::NoCall(0)),
+                };
+                if let Err(e) = verdict {
+                    info!(%agent, error = %e, "answer too late; releasing it");
+                    self.legs[i].dialog.hangup().await.ok();
+                    return;
+                }
+            }
             let body = resp
                 .as_ref()
                 .map(|r| String::from_utf8_lossy(&r.body).to_string())
@@ -938,14 +1098,27 @@ impl Call {
             let session = match offer.accept(&body) {
                 Ok(s) => s,
                 Err(e) => {
-                    // An answer we cannot use: release this leg, keep the caller queued.
+                    // An answer we cannot use: release this leg. With the ACD the agent has
+                    // the call: end it (the ACD puts the agent in wrap-up); without, the
+                    // caller stays queued.
                     warn!(error = %e, who = %self.legs[i].who, "unusable SDP answer");
                     self.peer_pair = Some(pair);
                     self.legs[i].dialog.hangup().await.ok();
-                    self.check_round_over().await;
+                    if agent.is_some() {
+                        self.route_extra.push("bad-answer".into());
+                        self.close(EndReason::Failed);
+                    } else {
+                        self.check_round_over().await;
+                    }
                     return;
                 }
             };
+            if agent.is_none()
+                && let Some(q) = self.acd.take()
+            {
+                // A line rung beside the queue took the caller.
+                q.answered_elsewhere();
+            }
             let who = self.legs[i].who.clone();
             self.bridged_peer_port = Some(pair.rtp_port());
             let peer = LegConfig {
@@ -963,6 +1136,7 @@ impl Call {
                 self.record.recording(p.display().to_string());
             }
             self.handle.attach_peer(pair, peer, recording);
+            // First contact (首接责任制, A3): whoever answers first owns the record.
             self.record.answered(Some(who.clone()), chrono::Utc::now());
             self.route_extra.push(format!("answered:{who}"));
             self.phase = Phase::Bridged(i);
@@ -970,19 +1144,50 @@ impl Call {
             self.hang_up_legs(Some(i)).await;
             return;
         }
-        if answered {
-            // A second answer after the winner: release it at once.
-            self.legs[i].dialog.hangup().await.ok();
+        if let Some(agent) = agent {
+            // Tell the ACD once every phone of the agent has failed.
+            let open = self
+                .legs
+                .iter()
+                .any(|l| l.agent.as_deref() == Some(agent.as_str()) && !l.done);
+            if !open && let Some(q) = &self.acd {
+                let why = match code {
+                    486 | 600 => hotline_acd::OfferFailure::Busy,
+                    603 => hotline_acd::OfferFailure::Rejected,
+                    408 | 480 => hotline_acd::OfferFailure::NoAnswer,
+                    _ => hotline_acd::OfferFailure::Unreachable,
+                };
+                info!(%agent, code, "offer failed");
+                q.offer_failed(&agent, why);
+            }
             return;
         }
         self.check_round_over().await;
     }
 
-    /// Every leg of the round failed: next round (or give up).
+    /// Every leg of the current round (beside the ACD) failed: next round (or give up).
     async fn check_round_over(&mut self) {
-        if matches!(self.phase, Phase::Queue) && self.legs.iter().all(|l| l.done) {
+        let round = self.round;
+        if matches!(self.phase, Phase::Queue)
+            && self
+                .legs
+                .iter()
+                .filter(|l| l.agent.is_none() && l.round == round)
+                .all(|l| l.done)
+        {
             self.route_extra.push("no-answer".into());
             self.next_round().await;
+        }
+    }
+
+    /// Gives up on the legs of a ringing round (not the ACD's).
+    async fn hang_up_round(&mut self, round: u32) {
+        for l in self.legs.iter_mut() {
+            if l.agent.is_none() && l.round == round && !l.done {
+                l.dialog.hangup().await.ok();
+                l.done = true;
+                l.cancelled = true;
+            }
         }
     }
 
@@ -998,6 +1203,7 @@ impl Call {
             if !l.done && Some(i) != keep {
                 l.dialog.hangup().await.ok();
                 l.done = true;
+                l.cancelled = true;
             }
         }
     }
@@ -1017,9 +1223,8 @@ impl Call {
         for l in &self.legs {
             self.dialogs.remove_dialog(&l.dialog.id());
         }
-        for id in &self.old_legs {
-            self.dialogs.remove_dialog(id);
-        }
+        // Talk over (or the caller gone): the ACD releases the agent into wrap-up.
+        drop(self.acd.take());
         let record = self.record;
         self.core.finish_record(record, reason, code);
     }

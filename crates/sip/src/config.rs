@@ -85,4 +85,6 @@ pub struct SipConfig {
     pub ring_timeout: Duration,
     pub numbers: Arc<dyn NumberPlan>,
     pub media: Option<Arc<MediaSetup>>,
+    /// The ACD behind the IVR's queues (used with `media`).
+    pub acd: Option<crate::acd::AcdSetup>,
 }

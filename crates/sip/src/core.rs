@@ -46,6 +46,8 @@ pub(crate) struct Core {
     /// B2BUA calls in progress, so shutdown can hang them up.
     pub calls: Mutex<HashMap<String, CancellationToken>>,
     next_id: AtomicU64,
+    /// The ACD, set once at start when configured.
+    pub acd: std::sync::OnceLock<crate::acd::AcdHandle>,
     /// A random prefix so record ids from different runs never collide.
     id_prefix: String,
 }
@@ -70,6 +72,7 @@ impl Core {
             proxied: Mutex::new(OpenCalls::default()),
             calls: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            acd: std::sync::OnceLock::new(),
             id_prefix,
         }
     }

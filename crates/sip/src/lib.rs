@@ -5,6 +5,7 @@
 //! authenticates and keeps bindings, `hotline-routing` routes and forks); this crate moves messages
 //! between them and the network.
 
+mod acd;
 mod anchored;
 mod b2bua;
 mod caller_leg;
@@ -19,6 +20,10 @@ mod proxy;
 mod records;
 mod register;
 
+pub use acd::{
+    AcdApiError, AcdHandle, AcdSetup, AcdStore, AgentOp, CallbackItem, Restored, Snapshot,
+    StoreFailure,
+};
 pub use config::{AgentInfo, LineInfo, MediaSetup, NumberPlan, SipConfig};
 pub use records::RecordSink;
 
@@ -50,6 +55,8 @@ pub enum SipError {
     NoUdp,
     #[error("SIP stack: {0}")]
     Stack(String),
+    #[error(transparent)]
+    Acd(#[from] hotline_acd::AcdError),
 }
 
 /// A running SIP service.
@@ -174,6 +181,10 @@ impl SipServer {
             id_prefix,
         ));
 
+        if let Some(setup) = core.cfg.acd.clone() {
+            let handle = acd::start(setup, Arc::downgrade(&core), cancel.child_token())?;
+            let _ = core.acd.set(handle);
+        }
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(async move { endpoint.serve().await }));
         tasks.push(tokio::spawn(dispatch::run(
@@ -207,6 +218,11 @@ impl SipServer {
             udp_addrs,
             tcp_addrs,
         })
+    }
+
+    /// The ACD, when the configuration has one.
+    pub fn acd(&self) -> Option<AcdHandle> {
+        self.core.acd.get().cloned()
     }
 
     pub fn udp_addrs(&self) -> &[SocketAddr] {

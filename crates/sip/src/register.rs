@@ -142,7 +142,8 @@ pub(crate) async fn handle(core: &Core, mut tx: Transaction) {
         .collect();
     let result = {
         let mut reg = core.registrar.lock().unwrap_or_else(|e| e.into_inner());
-        reg.register(
+        let before = reg.lookup(&aor, Instant::now()).len();
+        let r = reg.register(
             RegisterRequest {
                 aor: &aor,
                 call_id: msg::call_id(&req),
@@ -154,8 +155,19 @@ pub(crate) async fn handle(core: &Core, mut tx: Transaction) {
                 user_agent: msg::header_value(req.headers.iter(), "User-Agent"),
             },
             Instant::now(),
-        )
+        );
+        (r, before)
     };
+    let (result, before) = result;
+    if let (Ok(ok), Some(acd)) = (&result, core.acd.get()) {
+        // The ACD follows the phone: a first registration may log the agent in, the last
+        // binding removed logs them out.
+        match (before, ok.bindings.len()) {
+            (0, n) if n > 0 => acd.registered(&aor),
+            (b, 0) if b > 0 => acd.unregistered(&aor),
+            _ => {}
+        }
+    }
     match result {
         Ok(ok) => {
             let mut headers: Vec<Header> = ok
@@ -256,6 +268,17 @@ pub(crate) async fn expiry_loop(core: std::sync::Arc<Core>, cancel: Cancellation
         };
         for (aor, _) in &expired {
             info!(aor, "registration expired");
+            let left = core
+                .registrar
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .lookup(aor, now)
+                .len();
+            if left == 0
+                && let Some(acd) = core.acd.get()
+            {
+                acd.unregistered(aor);
+            }
         }
         core.auth
             .lock()
