@@ -103,6 +103,16 @@ impl Hotline {
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HOTLINE_")) {
             cmd.env_remove(k);
         }
+        // The ACD's timing for tests that do not test it: no wrap-up, no announcements, no
+        // keepalives (a SIPp agent scenario would take an OPTIONS for a protocol error). A
+        // test's own `env` comes after and wins.
+        for (k, v) in [
+            ("HOTLINE_ACD__DEFAULTS__WRAP_UP_SECS", "0"),
+            ("HOTLINE_ACD__DEFAULTS__ANNOUNCE_FIRST_SECS", "0"),
+            ("HOTLINE_ACD__OPTIONS_INTERVAL_SECS", "0"),
+        ] {
+            cmd.env(k, v);
+        }
         cmd.arg("run")
             .arg("--config")
             .arg(&cfg_path)

@@ -2,6 +2,8 @@
 //! (health, metrics); `check` validates the configuration; `passwd` prints the digest hashes an
 //! agent's entry needs so no password has to be written into the config.
 
+mod acd_api;
+mod acd_store;
 mod embedded;
 mod http;
 mod settings;
@@ -150,7 +152,13 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         })
     };
 
-    let sip = hotline_sip::SipServer::start(loaded.sip.clone(), sink)
+    let mut sip_cfg = loaded.sip.clone();
+    if let Some(acd) = sip_cfg.acd.as_mut() {
+        acd.store = Some(std::sync::Arc::new(acd_store::StoreAcd::new(
+            loaded.database_url.clone(),
+        )));
+    }
+    let sip = hotline_sip::SipServer::start(sip_cfg, sink)
         .await
         .context("start SIP")?;
     let listener = tokio::net::TcpListener::bind(loaded.http_listen)
@@ -162,11 +170,12 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         loaded.database_url.clone(),
         sip.udp_addrs().to_vec(),
     );
+    let acd = acd_api::AcdState(sip.acd());
     let http_cancel = tokio_util::sync::CancellationToken::new();
     let http_task = {
         let cancel = http_cancel.clone();
         tokio::spawn(async move {
-            let app = http::router(state);
+            let app = http::router(state).merge(acd_api::router(acd));
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
                 .await

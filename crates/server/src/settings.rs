@@ -183,9 +183,59 @@ fn media_setup(
         dialplans: Arc::new(dialplans),
         rtp_timeout: Duration::from_secs(u64::from(c.media.rtp_timeout_secs)),
         recordings_dir,
-        queue_max_wait: Duration::from_secs(u64::from(c.ivr.queue_max_wait_secs)),
-        queue_retry: Duration::from_secs(u64::from(c.ivr.queue_retry_secs)),
+        // Lines rung beside a queue or as a transfer follow the entry queue's patience.
+        queue_max_wait: Duration::from_millis(
+            entry_queue(c)
+                .and_then(|q| q.max_wait_ms)
+                .unwrap_or(300_000),
+        ),
+        queue_retry: Duration::from_millis(
+            entry_queue(c)
+                .map(|q| q.retry_ms)
+                .unwrap_or(5_000)
+                .max(1_000),
+        ),
     })))
+}
+
+fn entry_queue(c: &hotline_config::Config) -> Option<&hotline_acd::QueueConfig> {
+    c.acd
+        .engine
+        .queues
+        .iter()
+        .find(|q| q.name == c.hotline.entry_group)
+}
+
+/// The ACD: the entry queue first (where calls for an unknown queue go), the store added at
+/// start.
+fn acd_setup(c: &hotline_config::Config) -> hotline_sip::AcdSetup {
+    let mut engine = c.acd.engine.clone();
+    if let Some(i) = engine
+        .queues
+        .iter()
+        .position(|q| q.name == c.hotline.entry_group)
+    {
+        let q = engine.queues.remove(i);
+        engine.queues.insert(0, q);
+    }
+    hotline_sip::AcdSetup {
+        engine,
+        agents: c
+            .agents
+            .iter()
+            .map(|a| hotline_acd::AgentConfig {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                skills: a.skills.clone(),
+            })
+            .collect(),
+        login_on_register: c.acd.login_on_register,
+        options_interval: Duration::from_secs(u64::from(c.acd.options_interval_secs)),
+        options_max_failures: c.acd.options_max_failures,
+        not_ready_reasons: c.acd.not_ready_reasons.clone(),
+        callback_key: c.acd.callback_key.chars().next(),
+        store: None,
+    }
 }
 
 /// Load and convert; the errors are ready to print, one per line, each naming file, line and key.
@@ -255,6 +305,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         ring_timeout: Duration::from_secs(u64::from(c.hotline.ring_timeout_secs)),
         numbers: Arc::new(Plan(loaded.hotlines.clone())),
         media: media_setup(&loaded, &source)?,
+        acd: c.ivr.enabled.then(|| acd_setup(c)),
     };
     Ok(Loaded {
         source,

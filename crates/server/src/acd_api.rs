@@ -1,0 +1,344 @@
+//! The ACD over HTTP: agents (log in/out, ready, not ready with a reason, end wrap-up,
+//! callback work items), supervisors (force a state, move a caller), the live snapshot, and
+//! the WebSocket event stream (`/api/acd/events`: one JSON object per message, the engine's
+//! events plus `queue_stats` when the figures change) that agent desktops and wallboards use.
+//!
+//! Every error is JSON `{"error": "..."}` saying what was wrong: 404 for an unknown agent,
+//! queue or call, 409 for a request the current state forbids, 422 for a bad body, 503 when
+//! the ACD is not running (`[ivr] enabled = false`).
+
+// Handlers return their error response directly; its size does not matter on this path.
+#![allow(clippy::result_large_err)]
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hotline_acd::{AcdError, StateRequest};
+use hotline_sip::{AcdApiError, AcdHandle, AgentOp};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Clone)]
+pub struct AcdState(pub Option<AcdHandle>);
+
+pub fn router(state: AcdState) -> Router {
+    Router::new()
+        .route("/api/acd", get(snapshot))
+        .route("/api/acd/reasons", get(reasons))
+        .route("/api/acd/events", get(events))
+        .route("/api/acd/agents/{id}/login", post(login))
+        .route("/api/acd/agents/{id}/logout", post(logout))
+        .route("/api/acd/agents/{id}/ready", post(ready))
+        .route("/api/acd/agents/{id}/not-ready", post(not_ready))
+        .route("/api/acd/agents/{id}/end-wrap-up", post(end_wrap_up))
+        .route(
+            "/api/acd/agents/{id}/callbacks/{call}/{action}",
+            post(callback),
+        )
+        .route("/api/acd/supervisor/agents/{id}/state", post(force_state))
+        .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
+        .with_state(state)
+}
+
+fn error(code: StatusCode, msg: impl std::fmt::Display) -> Response {
+    (code, Json(json!({ "error": msg.to_string() }))).into_response()
+}
+
+fn api_error(e: AcdApiError) -> Response {
+    let code = match &e {
+        AcdApiError::Acd(a) => match a {
+            AcdError::NoAgent(_) | AcdError::NoQueue(_) | AcdError::NoCall(_) => {
+                StatusCode::NOT_FOUND
+            }
+            AcdError::NoReason => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        },
+        AcdApiError::UnknownReason(..) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    error(code, e)
+}
+
+fn handle(s: &AcdState) -> Result<&AcdHandle, Response> {
+    s.0.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no ACD: the IVR is disabled ([ivr] enabled = false)",
+        )
+    })
+}
+
+async fn done(r: Result<(), AcdApiError>, agent: &str, h: &AcdHandle) -> Response {
+    match r {
+        Ok(()) => {
+            let snap = h.snapshot().await.ok();
+            let view = snap.and_then(|s| s.agents.into_iter().find(|a| a.id == agent));
+            (StatusCode::OK, Json(json!({ "agent": view }))).into_response()
+        }
+        Err(e) => api_error(e),
+    }
+}
+
+async fn snapshot(AxState(s): AxState<AcdState>) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    match h.snapshot().await {
+        Ok(snap) => Json(snap).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn reasons(AxState(s): AxState<AcdState>) -> Response {
+    match handle(&s) {
+        Ok(h) => Json(json!({ "reasons": h.not_ready_reasons() })).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    #[serde(default)]
+    desk: bool,
+}
+
+/// Parses an optional JSON body, answering 422 with serde's message for a bad one.
+fn body<T: serde::de::DeserializeOwned + Default>(raw: &str) -> Result<T, Response> {
+    if raw.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(raw).map_err(|e| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("request body: {e}"),
+        )
+    })
+}
+
+async fn login(AxState(s): AxState<AcdState>, Path(id): Path<String>, raw: String) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let b: LoginBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    done(h.agent(&id, AgentOp::Login { desk: b.desk }).await, &id, h).await
+}
+
+async fn logout(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    done(h.agent(&id, AgentOp::Logout).await, &id, h).await
+}
+
+async fn ready(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    done(h.agent(&id, AgentOp::Ready).await, &id, h).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReasonBody {
+    reason: Option<String>,
+}
+
+async fn not_ready(AxState(s): AxState<AcdState>, Path(id): Path<String>, raw: String) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let b: ReasonBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(reason) = b.reason.filter(|r| !r.trim().is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "`reason` is required (one of: {})",
+                h.not_ready_reasons().join(", ")
+            ),
+        );
+    };
+    done(h.agent(&id, AgentOp::NotReady(reason)).await, &id, h).await
+}
+
+async fn end_wrap_up(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    done(h.agent(&id, AgentOp::EndWrapUp).await, &id, h).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct OutcomeBody {
+    outcome: Option<String>,
+}
+
+async fn callback(
+    AxState(s): AxState<AcdState>,
+    Path((id, call, action)): Path<(String, u64, String)>,
+    raw: String,
+) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let op = match action.as_str() {
+        "accept" => AgentOp::AcceptCallback(call),
+        "decline" => AgentOp::DeclineCallback(call),
+        "done" => {
+            let b: OutcomeBody = match body(&raw) {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            AgentOp::FinishCallback {
+                call,
+                outcome: b.outcome.unwrap_or_else(|| "done".into()),
+            }
+        }
+        other => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("no callback action `{other}` (accept, decline or done)"),
+            );
+        }
+    };
+    done(h.agent(&id, op).await, &id, h).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StateBody {
+    state: Option<String>,
+    reason: Option<String>,
+}
+
+async fn force_state(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let b: StateBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let req = match (b.state.as_deref(), b.reason) {
+        (Some("ready"), _) => StateRequest::Ready,
+        (Some("logged_out"), _) => StateRequest::LoggedOut,
+        (Some("not_ready"), Some(r)) if !r.trim().is_empty() => StateRequest::NotReady(r),
+        (Some("not_ready"), _) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "`not_ready` needs a `reason`",
+            );
+        }
+        (other, _) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "`state` must be ready, not_ready or logged_out, not {}",
+                    other.map(|s| format!("`{s}`")).unwrap_or("missing".into())
+                ),
+            );
+        }
+    };
+    done(h.force(&id, req).await, &id, h).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    queue: Option<String>,
+}
+
+async fn move_call(AxState(s): AxState<AcdState>, Path(call): Path<u64>, raw: String) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let b: MoveBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(queue) = b.queue else {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "`queue` is required");
+    };
+    match h.move_call(call, &queue).await {
+        Ok(()) => Json(json!({ "moved": call, "queue": queue })).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+async fn events(AxState(s): AxState<AcdState>, ws: WebSocketUpgrade) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h.clone(),
+        Err(r) => return r,
+    };
+    ws.on_upgrade(move |socket| stream(socket, h))
+}
+
+/// Sends a snapshot first (so a wallboard starts complete), then every event. A client too
+/// slow to keep up is told how many events it missed and gets a fresh snapshot.
+async fn stream(mut socket: WebSocket, h: AcdHandle) {
+    let mut rx = h.subscribe();
+    let send_snapshot =
+        |snap: hotline_sip::Snapshot| json!({ "type": "snapshot", "snapshot": snap }).to_string();
+    match h.snapshot().await {
+        Ok(s) => {
+            if socket
+                .send(Message::Text(send_snapshot(s).into()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        Err(_) => return,
+    }
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(json) => {
+                    if socket.send(Message::Text(json.to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let lag = json!({ "type": "lagged", "missed": n }).to_string();
+                    if socket.send(Message::Text(lag.into())).await.is_err() {
+                        return;
+                    }
+                    if let Ok(s) = h.snapshot().await
+                        && socket.send(Message::Text(send_snapshot(s).into())).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                _ => {}
+            },
+        }
+    }
+}
