@@ -1353,6 +1353,8 @@ impl Acd {
             return;
         }
         let mut best: Option<Place> = None;
+        // Calls this agent may take once their retry pause is over.
+        let mut paused: Vec<(Millis, CallId)> = Vec::new();
         for &(q, level) in &self.agents[a].queues {
             let qu = &self.queues[q];
             for &place in &qu.waiting {
@@ -1361,13 +1363,22 @@ impl Acd {
                 }
                 let c = &self.calls[&place.2];
                 if level >= qu.cfg.required_level(now.saturating_sub(c.entered))
-                    && c.barred(a, now).is_none()
                     && (c.live() || self.agents[a].takes_callbacks)
                 {
+                    if let Some(until) = c.barred(a, now) {
+                        paused.push((until, place.2));
+                        continue;
+                    }
                     best = Some(place);
                     break;
                 }
             }
+        }
+        // Look at those calls again when the pause ends: if this agent is still the one who
+        // is free then, nothing else would route them (route_call only arms this for agents
+        // that were ready when it looked, and the agent that just failed was still reserved).
+        for (until, id) in paused {
+            self.timers.at(until, Timer::Reroute { call: id });
         }
         let Some((_, _, id)) = best else {
             return;
