@@ -804,6 +804,7 @@ impl Acd {
         };
         self.queues[qi].waiting.insert(call.place(id));
         self.calls.insert(id, call);
+        self.arm_relax(id, qi, now);
         self.route_call(id, now);
         Ok(id)
     }
@@ -1093,11 +1094,19 @@ impl Acd {
             self.timers
                 .at(now + first, Timer::Announce { call: id, epoch });
         }
-        for step in cfg.relax.iter().filter(|s| s.after_ms > 0) {
+        self.arm_relax(id, q, now);
+        self.route_call(id, now);
+    }
+
+    /// Re-routes the call at each of queue `q`'s tier steps, counted from `now` (when it
+    /// entered `q`). Every way into a queue needs this, callback items included, or a call
+    /// waiting for a lower tier is never looked at again while the agents it may now have sit
+    /// ready.
+    fn arm_relax(&mut self, id: CallId, q: usize, now: Millis) {
+        for step in self.queues[q].cfg.relax.iter().filter(|s| s.after_ms > 0) {
             self.timers
                 .at(now + step.after_ms, Timer::Reroute { call: id });
         }
-        self.route_call(id, now);
     }
 
     /// A limit (or the caller) sends the call away.
@@ -1185,6 +1194,7 @@ impl Acd {
             c.queue = to;
             c.entered = now;
             self.queues[to].waiting.insert(place);
+            self.arm_relax(id, to, now);
             self.route_call(id, now);
         }
     }
