@@ -326,6 +326,58 @@ impl AcdConfig {
                 cur = &self.queues[by_name[t.as_str()]];
             }
         }
+        // Overflows taken the moment a caller enters a queue (it is full, no agent is logged
+        // in, or its max wait is 0) move the caller on without any time passing: a loop of
+        // them (x full → y, y without agents → x) would bounce the caller for ever (a stack
+        // overflow in the engine). Refuse any cycle among those edges.
+        let at_entry = |q: &QueueConfig| -> Vec<usize> {
+            let mut to = Vec::new();
+            let mut edge = |a: &LeaveAction| {
+                if let LeaveAction::Overflow(t) = a {
+                    to.push(by_name[t.as_str()]);
+                }
+            };
+            if q.max_len.is_some() {
+                edge(&q.on_full);
+            }
+            edge(&q.on_no_agents);
+            if q.max_wait_ms == Some(0) {
+                edge(&q.on_timeout);
+            }
+            to
+        };
+        let edges: Vec<Vec<usize>> = self.queues.iter().map(at_entry).collect();
+        // Depth-first, each queue finished once (0 new, 1 on the path, 2 done); the path
+        // names the loop.
+        fn find_loop(edges: &[Vec<usize>], mark: &mut [u8], path: &mut Vec<usize>) -> bool {
+            let cur = *path.last().expect("a start");
+            mark[cur] = 1;
+            for &next in &edges[cur] {
+                path.push(next);
+                if mark[next] == 1 || (mark[next] == 0 && find_loop(edges, mark, path)) {
+                    return true;
+                }
+                path.pop();
+            }
+            mark[cur] = 2;
+            false
+        }
+        let mut mark = vec![0u8; self.queues.len()];
+        for start in 0..self.queues.len() {
+            let mut path = vec![start];
+            if mark[start] == 0 && find_loop(&edges, &mut mark, &mut path) {
+                let last = *path.last().expect("the loop's end");
+                let from = path.iter().position(|&i| i == last).expect("on the path");
+                let names: Vec<&str> = path[from..]
+                    .iter()
+                    .map(|&i| self.queues[i].name.as_str())
+                    .collect();
+                return Err(AcdError::Config(format!(
+                    "queues overflow in a loop with no wait in between (full, no agents): {}",
+                    names.join(" → ")
+                )));
+            }
+        }
         Ok(())
     }
 }

@@ -1156,6 +1156,10 @@ impl Acd {
                         qu.counters.callbacks += 1;
                     }
                     c.callback = Some(message);
+                    // A max wait that passed while an agent rang was the caller's; the caller
+                    // is gone now. Left set, the item's own failed offer would send it "away"
+                    // a second time (and take it off the live count twice).
+                    c.timed_out = false;
                     self.events.push_back(Event::CallbackQueued {
                         call: id,
                         tag,
