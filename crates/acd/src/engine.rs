@@ -694,7 +694,13 @@ impl Acd {
         let to = AgentState::NotReady {
             reason: reason.to_string(),
         };
-        match self.agents[a].state.clone() {
+        let state = self.agents[a].state.clone();
+        if !matches!(state, AgentState::LoggedOut | AgentState::Talking { .. }) {
+            // This request is the latest word: a logout or not-ready asked for during the call
+            // and still pending in its wrap-up must not fire after the agent's next call.
+            self.agents[a].pending = None;
+        }
+        match state {
             AgentState::LoggedOut => {
                 return Err(AcdError::BadState {
                     agent: agent.to_string(),
@@ -742,10 +748,25 @@ impl Acd {
             StateRequest::Ready => self.ready(agent, now),
             StateRequest::NotReady(r) => {
                 let a = self.agent_idx(agent)?;
-                if self.agents[a].state == AgentState::LoggedOut {
-                    self.login(agent, now)?;
+                if self.agents[a].state != AgentState::LoggedOut {
+                    return self.not_ready(agent, &r, now);
                 }
-                self.not_ready(agent, &r, now)
+                let reason = r.trim();
+                if reason.is_empty() {
+                    return Err(AcdError::NoReason);
+                }
+                // Logged in straight to not ready: through ready (login) the agent would be
+                // rung for a waiting call and cancelled at once, on every restore after a
+                // restart.
+                let ag = &mut self.agents[a];
+                ag.idle_since = now;
+                ag.no_answer_streak = 0;
+                ag.pending = None;
+                let to = AgentState::NotReady {
+                    reason: reason.to_string(),
+                };
+                self.set_state(a, to, now);
+                Ok(())
             }
         }
     }
