@@ -384,13 +384,13 @@ impl Acd {
             agent: agent.to_string(),
             wait_ms: waited,
         });
-        for o in others {
+        for &o in &others {
             self.commands.push_back(Command::Cancel {
                 call,
                 agent: self.agents[o].id.clone(),
             });
-            self.agent_free(o, now);
         }
+        self.agents_free(&others, now);
         Ok(())
     }
 
@@ -512,13 +512,13 @@ impl Acd {
                     wait_ms: waited,
                 });
                 if let CallState::Offered(list) = state {
-                    for a in list {
+                    for &a in &list {
                         self.commands.push_back(Command::Cancel {
                             call,
                             agent: self.agents[a].id.clone(),
                         });
-                        self.agent_free(a, now);
                     }
+                    self.agents_free(&list, now);
                 }
                 Ok(())
             }
@@ -1022,14 +1022,58 @@ impl Acd {
 
     /// An agent whose offer or call is over: the pending state, or ready (and routed).
     fn agent_free(&mut self, a: usize, now: Millis) {
+        if self.take_free_state(a, now) {
+            self.route_agent(a, now);
+        }
+    }
+
+    /// The agent takes the pending state, or ready; true when ready (not yet routed).
+    fn take_free_state(&mut self, a: usize, now: Millis) -> bool {
         match self.agents[a].pending.take() {
             Some(Pending::NotReady(reason)) => {
-                self.set_state(a, AgentState::NotReady { reason }, now)
+                self.set_state(a, AgentState::NotReady { reason }, now);
+                false
             }
-            Some(Pending::LogOut) => self.do_logout(a, now),
+            Some(Pending::LogOut) => {
+                self.do_logout(a, now);
+                false
+            }
             None => {
                 self.set_state(a, AgentState::Ready, now);
-                self.route_agent(a, now);
+                true
+            }
+        }
+    }
+
+    /// Agents freed together (the others a won ring-all call rang, every agent a call rang
+    /// when it went away). All take their next state first, and only then do the ready ones
+    /// look for waiting calls: freed one by one, the first would be given the next waiting
+    /// call alone while the rest were still reserved — a ring-all call would ring one agent
+    /// instead of all of them, and other strategies could not choose among them.
+    fn agents_free(&mut self, list: &[usize], now: Millis) {
+        let ready: Vec<usize> = list
+            .iter()
+            .copied()
+            .filter(|&a| self.take_free_state(a, now))
+            .collect();
+        if let [a] = ready[..] {
+            return self.route_agent(a, now);
+        }
+        for a in ready {
+            // The call this agent may take goes to whichever ready agent its queue's strategy
+            // picks (this one may take it: it is one of them); then look again.
+            while self.agents[a].state == AgentState::Ready {
+                let Some(id) = self.call_for(a, now) else {
+                    break;
+                };
+                self.route_call(id, now);
+                if self
+                    .calls
+                    .get(&id)
+                    .is_some_and(|c| c.state == CallState::Waiting)
+                {
+                    break;
+                }
             }
         }
     }
@@ -1244,12 +1288,9 @@ impl Acd {
         list
     }
 
-    fn free_reserved(&mut self, id: CallId, agents: Vec<usize>, now: Millis) {
-        for a in agents {
-            if self.agents[a].state == (AgentState::Reserved { call: id }) {
-                self.agent_free(a, now);
-            }
-        }
+    fn free_reserved(&mut self, id: CallId, mut agents: Vec<usize>, now: Millis) {
+        agents.retain(|&a| self.agents[a].state == (AgentState::Reserved { call: id }));
+        self.agents_free(&agents, now);
     }
 
     /// Takes back the offer of `id` to agent `a` (the agent's own state is the caller's job).
@@ -1387,6 +1428,27 @@ impl Acd {
         if self.agents[a].state != AgentState::Ready {
             return;
         }
+        let Some(id) = self.call_for(a, now) else {
+            return;
+        };
+        let q = self.calls[&id].queue;
+        match self.queues[q].cfg.strategy {
+            // Ring-all rings everyone ready at once, this agent included.
+            Strategy::RingAll => self.route_call(id, now),
+            Strategy::RoundRobin => {
+                if let Some(i) = self.queues[q].members.iter().position(|(x, _)| *x == a) {
+                    let n = self.queues[q].members.len();
+                    self.queues[q].rr_next = (i + 1) % n;
+                }
+                self.offer(id, vec![a], now);
+            }
+            _ => self.offer(id, vec![a], now),
+        }
+    }
+
+    /// The first waiting call in serving order (priority, then arrival) across agent `a`'s
+    /// queues that `a` may take now.
+    fn call_for(&mut self, a: usize, now: Millis) -> Option<CallId> {
         let mut best: Option<Place> = None;
         // Calls this agent may take once their retry pause is over.
         let mut paused: Vec<(Millis, CallId)> = Vec::new();
@@ -1415,22 +1477,7 @@ impl Acd {
         for (until, id) in paused {
             self.timers.at(until, Timer::Reroute { call: id });
         }
-        let Some((_, _, id)) = best else {
-            return;
-        };
-        let q = self.calls[&id].queue;
-        match self.queues[q].cfg.strategy {
-            // Ring-all rings everyone ready at once, this agent included.
-            Strategy::RingAll => self.route_call(id, now),
-            Strategy::RoundRobin => {
-                if let Some(i) = self.queues[q].members.iter().position(|(x, _)| *x == a) {
-                    let n = self.queues[q].members.len();
-                    self.queues[q].rr_next = (i + 1) % n;
-                }
-                self.offer(id, vec![a], now);
-            }
-            _ => self.offer(id, vec![a], now),
-        }
+        best.map(|(_, _, id)| id)
     }
 
     fn offer(&mut self, id: CallId, agents: Vec<usize>, now: Millis) {
