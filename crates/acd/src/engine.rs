@@ -106,6 +106,8 @@ struct Call {
     /// The max wait passed while an agent was ringing: leave when that offer ends.
     timed_out: bool,
     answered_at: Millis,
+    /// When the caller was last told their place: the gap holds across queues.
+    announced_at: Option<Millis>,
 }
 
 impl Call {
@@ -325,6 +327,7 @@ impl Acd {
                 sticky,
                 timed_out: false,
                 answered_at: 0,
+                announced_at: None,
             },
         );
         self.enter_queue(id, qi, now);
@@ -822,6 +825,7 @@ impl Acd {
             sticky: None,
             timed_out: false,
             answered_at: 0,
+            announced_at: None,
         };
         self.queues[qi].waiting.insert(call.place(id));
         self.calls.insert(id, call);
@@ -1523,6 +1527,15 @@ impl Acd {
         }
         let qu = &self.queues[c.queue];
         let every = qu.cfg.announce_every_ms;
+        // A caller moved on (overflow, supervisor) starts the new queue's announcements, but
+        // never sooner than `announce_every_ms` after the last one they heard.
+        if let Some(last) = c.announced_at
+            && last + every > now
+        {
+            self.timers
+                .at(last + every, Timer::Announce { call: id, epoch });
+            return;
+        }
         self.timers
             .at(now + every, Timer::Announce { call: id, epoch });
         if c.state != CallState::Waiting || !(qu.cfg.announce_position || qu.cfg.announce_ewt) {
@@ -1550,6 +1563,9 @@ impl Acd {
         } else {
             None
         };
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.announced_at = Some(now);
+        }
         self.commands.push_back(Command::Announce {
             call: id,
             position: if qu.cfg.announce_position {
