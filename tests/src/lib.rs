@@ -474,6 +474,11 @@ impl SippArgs {
         self
     }
 
+    /// The arguments as given, for runs that set their own `-m` and `-timeout`.
+    pub fn into_args(self) -> Vec<String> {
+        self.0
+    }
+
     /// `-m calls -timeout 30` appended.
     pub fn build(self, calls: u32) -> Vec<String> {
         self.arg("-m", calls).arg("-timeout", 30).0

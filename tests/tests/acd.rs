@@ -1,0 +1,508 @@
+//! The ACD against the running server with SIPp phones: 20 callers served by 5 agents with
+//! different talk times, ring-all with exactly one agent bridged, an agent who never answers
+//! skipped and set not ready, no stuck agents (unregistered, OPTIONS unanswered, both phones
+//! silent without BYE), the HTTP API's errors, and agent states and callbacks surviving a
+//! restart.
+
+use anyhow::{Context, Result, bail};
+use hotline_cdr::EndReason;
+use hotline_tests::{
+    Hotline, SippArgs, free_even_port, free_udp_port, phone, register_agent, repo_root, sipp_run,
+    sipp_spawn,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// One HTTP request; (status, body).
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("status line")?;
+    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    // Chunked bodies: the JSON is the one line that starts with { or [.
+    let json = body
+        .lines()
+        .find(|l| l.starts_with('{') || l.starts_with('['))
+        .unwrap_or(body)
+        .to_string();
+    Ok((status, json))
+}
+
+fn snapshot(hl: &Hotline) -> Result<Value> {
+    let (code, body) = http(hl.http, "GET", "/api/acd", "")?;
+    if code != 200 {
+        bail!("GET /api/acd: {code} {body}");
+    }
+    Ok(serde_json::from_str(&body)?)
+}
+
+fn agent_state(hl: &Hotline, id: &str) -> Result<(String, Option<String>)> {
+    let snap = snapshot(hl)?;
+    let a = snap["agents"]
+        .as_array()
+        .context("agents")?
+        .iter()
+        .find(|a| a["id"] == id)
+        .with_context(|| format!("agent {id} in {snap}"))?
+        .clone();
+    Ok((
+        a["state"].as_str().unwrap_or_default().to_string(),
+        a["reason"].as_str().map(str::to_string),
+    ))
+}
+
+/// Polls until the agent is in `state` (or fails with the last state seen).
+fn wait_state(hl: &Hotline, id: &str, state: &str, limit: Duration) -> Result<Option<String>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let (s, reason) = agent_state(hl, id)?;
+        if s == state {
+            return Ok(reason);
+        }
+        if Instant::now() > deadline {
+            bail!("agent {id} is {s} ({reason:?}), not {state}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn queue_counters(hl: &Hotline, queue: &str) -> Result<Value> {
+    let snap = snapshot(hl)?;
+    Ok(snap["queues"]
+        .as_array()
+        .context("queues")?
+        .iter()
+        .find(|q| q["queue"] == queue)
+        .context("queue")?["counters"]
+        .clone())
+}
+
+fn agents_toml(ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| {
+            format!("[[agents]]\nid = \"{id}\"\ngroups = [\"default\"]\npassword = \"pw{id}\"\n\n")
+        })
+        .collect()
+}
+
+/// A caller who presses 0 at once (to an agent) and hangs up after `hold_ms`.
+fn caller_0(dir: &std::path::Path) -> Result<String> {
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller.xml"))?
+        .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
+    let scen = dir.join("caller_0.xml");
+    std::fs::write(&scen, text)?;
+    Ok(scen.display().to_string())
+}
+
+#[test]
+fn twenty_callers_are_served_by_five_agents_one_call_at_a_time() -> Result<()> {
+    let ids = ["2001", "2002", "2003", "2004", "2005"];
+    let hl = Hotline::start_with(
+        &agents_toml(&ids),
+        &[("HOTLINE_ACD__DEFAULTS__WRAP_UP_SECS", "1")],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    // Five agents with different talk ("think") times, each hanging up first.
+    let mut agents = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let port = free_udp_port();
+        let talk = (1500 + 500 * i).to_string();
+        agents.push(sipp_spawn(
+            &dir,
+            &format!("agent{id}"),
+            &SippArgs::new("agent_uas_bye.xml")
+                .port(port)
+                .arg("-mp", free_even_port())
+                .args(&["-d", &talk, "-timeout", "120"])
+                .arg("-m", 20)
+                .into_args(),
+        )?);
+        std::thread::sleep(Duration::from_millis(300));
+        register_agent(&dir, hl.sip_udp, id, &format!("pw{id}"), port)?;
+    }
+    for id in ids {
+        wait_state(&hl, id, "ready", Duration::from_secs(5))?;
+    }
+    // Twenty citizens, four a second, each waiting on the line until the agent hangs up.
+    let args = SippArgs::new("ivr_caller_wait_bye.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0", "-r", "4", "-timeout", "150"])
+        .arg("-m", 20)
+        .into_args();
+    let (code, out) = sipp_run(&dir, "citizens", &args, Duration::from_secs(160))?;
+    assert_eq!(code, 0, "citizens:\n{out}");
+    let records = hl.wait_records(20, Duration::from_secs(20))?;
+    let mut per_agent: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for r in &records {
+        let agent = r
+            .agent
+            .clone()
+            .with_context(|| format!("unanswered: {r:?}"))?;
+        assert!(ids.contains(&agent.as_str()), "{r:?}");
+        assert_eq!(r.end_reason, EndReason::CalleeHangup, "{r:?}");
+        let answered = r.answered_at.context("answered_at")?.timestamp_millis();
+        per_agent
+            .entry(agent)
+            .or_default()
+            .push((answered, r.ended_at.timestamp_millis()));
+    }
+    // Nobody had two calls at once; every agent took some.
+    for (agent, mut calls) in per_agent.clone() {
+        calls.sort();
+        for w in calls.windows(2) {
+            assert!(
+                w[1].0 >= w[0].1,
+                "agent {agent} answered a call before the last ended: {calls:?}"
+            );
+        }
+    }
+    assert_eq!(per_agent.len(), 5, "every agent served: {per_agent:?}");
+    let c = queue_counters(&hl, "default")?;
+    assert_eq!(c["answered"], 20, "{c}");
+    assert_eq!(c["abandoned"], 0, "{c}");
+    assert_eq!(c["handled"], 20, "{c}");
+    // The per-queue gauges follow within their 2 s refresh.
+    let want = "hotline_acd_calls_today{queue=\"default\",outcome=\"answered\"} 20";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = http_raw(hl.http, "/metrics")?;
+        if text.contains(want) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{want} not in:\n{text}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    drop(agents);
+    Ok(())
+}
+
+fn http_raw(addr: SocketAddr, path: &str) -> Result<String> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+#[test]
+fn ring_all_rings_three_agents_and_bridges_exactly_one() -> Result<()> {
+    let hl = Hotline::start_with("", &[("HOTLINE_ACD__DEFAULTS__STRATEGY", "ring-all")])?;
+    let dir = hl.dir.path().to_path_buf();
+    // 1001 answers after 300 ms; 1002 and 1003 ring and must get a CANCEL.
+    let winner = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "300"],
+    )?;
+    let others = [("1002", "demo1002"), ("1003", "demo1003")]
+        .iter()
+        .map(|(id, pw)| {
+            phone(
+                &hl,
+                &dir,
+                &format!("a{id}"),
+                Some((id, pw)),
+                "agent_uas_noanswer.xml",
+                free_udp_port(),
+                &[],
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let args = SippArgs::new(&caller_0(&dir)?)
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0", "-d", "6000"])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    let (code, out) = winner.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "the winner talks and gets the BYE:\n{out}");
+    for o in others {
+        let (code, out) = o.wait(Duration::from_secs(20))?;
+        assert_eq!(code, 0, "each other agent rang and was cancelled:\n{out}");
+    }
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].agent.as_deref(), Some("1001"), "{:?}", r[0]);
+    let route = r[0].route.clone().unwrap_or_default();
+    assert_eq!(route.matches("answered:").count(), 1, "{route}");
+    let c = queue_counters(&hl, "default")?;
+    assert_eq!(c["answered"], 1, "{c}");
+    Ok(())
+}
+
+#[test]
+fn an_agent_who_never_answers_is_skipped_and_set_not_ready() -> Result<()> {
+    let hl = Hotline::start_with(
+        "",
+        &[
+            ("HOTLINE_ACD__DEFAULTS__RING_TIMEOUT_SECS", "2"),
+            ("HOTLINE_ACD__DEFAULTS__MAX_NO_ANSWER", "1"),
+        ],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    // 1001 registers first, so longest-idle offers it the call first; it never answers.
+    let sleepy = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas_noanswer.xml",
+        free_udp_port(),
+        &[],
+    )?;
+    std::thread::sleep(Duration::from_millis(100));
+    let good = phone(
+        &hl,
+        &dir,
+        "a1002",
+        Some(("1002", "demo1002")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
+    )?;
+    let args = SippArgs::new(&caller_0(&dir)?)
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0", "-d", "9000"])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "citizen:\n{out}");
+    let (code, out) = sleepy.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "the sleepy agent rang and was cancelled:\n{out}");
+    good.wait(Duration::from_secs(20))?;
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].agent.as_deref(), Some("1002"), "{:?}", r[0]);
+    let reason = wait_state(&hl, "1001", "not_ready", Duration::from_secs(2))?;
+    assert_eq!(reason.as_deref(), Some("未应答"));
+    let c = queue_counters(&hl, "default")?;
+    assert_eq!(c["no_answers"], 1, "{c}");
+    Ok(())
+}
+
+#[test]
+fn an_agent_whose_registration_ends_is_logged_out() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let port = free_udp_port();
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", port)?;
+    wait_state(&hl, "1001", "ready", Duration::from_secs(5))?;
+    let args = SippArgs::new("unregister.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "1001")
+        .arg("-ap", "demo1001")
+        .args(&["-set", "contact_host", "127.0.0.1", "-set", "contact_port"])
+        .args(&[&port.to_string()])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "unregister", &args, Duration::from_secs(15))?;
+    assert_eq!(code, 0, "{out}");
+    wait_state(&hl, "1001", "logged_out", Duration::from_secs(3))?;
+    Ok(())
+}
+
+#[test]
+fn an_agent_whose_phone_stops_answering_options_is_logged_out() -> Result<()> {
+    let hl = Hotline::start_with(
+        "",
+        &[
+            ("HOTLINE_ACD__OPTIONS_INTERVAL_SECS", "1"),
+            ("HOTLINE_ACD__OPTIONS_MAX_FAILURES", "2"),
+        ],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    // Registered at a port where nothing listens: the phone is gone.
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", free_udp_port())?;
+    wait_state(&hl, "1001", "ready", Duration::from_secs(5))?;
+    // Two keepalives of at most 5 s each go unanswered.
+    wait_state(&hl, "1001", "logged_out", Duration::from_secs(20))?;
+    Ok(())
+}
+
+#[test]
+fn phones_gone_silent_without_bye_do_not_leave_the_agent_in_a_call() -> Result<()> {
+    // Longer than the IVR's way to the queue (the key, then the 4 s queue prompt).
+    let hl = Hotline::start_with("", &[("HOTLINE_MEDIA__RTP_TIMEOUT_SECS", "7")])?;
+    let dir = hl.dir.path().to_path_buf();
+    // The agent answers and then sends nothing (SIPp sends no RTP) and never hangs up.
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "100"],
+    )?;
+    let args = SippArgs::new("ivr_caller_wait_bye.xml")
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0"])
+        .build(1);
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+    assert_eq!(code, 0, "the hotline hung up the caller:\n{out}");
+    let (code, out) = agent.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "and the agent:\n{out}");
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::RtpTimeout, "{:?}", r[0]);
+    assert_eq!(r[0].agent.as_deref(), Some("1001"));
+    wait_state(&hl, "1001", "ready", Duration::from_secs(3))?;
+    Ok(())
+}
+
+#[test]
+fn the_api_changes_states_and_says_what_was_wrong() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let post = |path: &str, body: &str| http(hl.http, "POST", path, body);
+    let (code, body) = post("/api/acd/agents/1001/login", "{\"desk\": true}")?;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"state\":\"ready\""), "{body}");
+    let (code, body) = post("/api/acd/agents/1001/not-ready", "{\"reason\": \"就餐\"}")?;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        agent_state(&hl, "1001")?,
+        ("not_ready".into(), Some("就餐".into()))
+    );
+    // Errors: unknown reason, missing reason, unknown agent, wrong state, bad JSON.
+    let (code, body) = post("/api/acd/agents/1001/not-ready", "{\"reason\": \"打游戏\"}")?;
+    assert_eq!(code, 422, "{body}");
+    assert!(body.contains("小休"), "{body}");
+    let (code, body) = post("/api/acd/agents/1001/not-ready", "{}")?;
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = post("/api/acd/agents/9999/ready", "")?;
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("9999"), "{body}");
+    let (code, body) = post("/api/acd/agents/1001/end-wrap-up", "")?;
+    assert_eq!(code, 409, "{body}");
+    let (code, body) = post("/api/acd/agents/1001/login", "{\"desk\": ")?;
+    assert_eq!(code, 422, "{body}");
+    // A supervisor forces states, with any reason.
+    let (code, body) = post(
+        "/api/acd/supervisor/agents/1002/state",
+        "{\"state\": \"not_ready\", \"reason\": \"质检辅导\"}",
+    )?;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        agent_state(&hl, "1002")?,
+        ("not_ready".into(), Some("质检辅导".into()))
+    );
+    let (code, body) = post(
+        "/api/acd/supervisor/agents/1002/state",
+        "{\"state\": \"gone\"}",
+    )?;
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = post(
+        "/api/acd/supervisor/calls/77/move",
+        "{\"queue\": \"default\"}",
+    )?;
+    assert_eq!(code, 404, "{body}");
+    let (code, _) = post("/api/acd/agents/1001/logout", "")?;
+    assert_eq!(code, 200);
+    assert_eq!(agent_state(&hl, "1001")?.0, "logged_out");
+    Ok(())
+}
+
+#[test]
+fn agent_states_and_callbacks_survive_a_restart() -> Result<()> {
+    let db_dir = tempfile::tempdir()?;
+    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", db_dir.path().display());
+    // The caller waits with nobody logged in and presses 1: a callback keeping their place.
+    {
+        let hl = Hotline::start_in(tempfile::tempdir()?, db_url.clone(), "", &[])?;
+        let dir = hl.dir.path().to_path_buf();
+        let (code, body) = http(
+            hl.http,
+            "POST",
+            "/api/acd/agents/1002/login",
+            "{\"desk\": false}",
+        )?;
+        assert_eq!(code, 200, "{body}");
+        let (code, body) = http(
+            hl.http,
+            "POST",
+            "/api/acd/agents/1002/not-ready",
+            "{\"reason\": \"会议\"}",
+        )?;
+        assert_eq!(code, 200, "{body}");
+        let text =
+            std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller_wait_bye.xml"))?
+                .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
+        let scen = dir.join("caller_0_then_1.xml");
+        // 0 to an agent, then 1 (the callback key) while queued, as a SIP INFO: a second
+        // RFC 4733 pcap would replay the first one's timestamps, the same press to a receiver.
+        let info = "  <pause milliseconds=\"5000\"/>\n  <send retrans=\"500\">\n    <![CDATA[\n\n      \
+            INFO [next_url] SIP/2.0\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n      \
+            [routes]\n      From: \"sipp citizen\" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n      \
+            To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n      CSeq: 2 INFO\n      \
+            Max-Forwards: 70\n      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      \
+            Signal=1\n      Duration=160\n\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n";
+        let text = text.replace(
+            "  <recv request=\"BYE\"",
+            &format!("{info}  <recv request=\"BYE\""),
+        );
+        std::fs::write(&scen, text)?;
+        let args = SippArgs::new(&scen.display().to_string())
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", free_even_port())
+            .args(&["-set", "dtmf_after", "0", "-trace_msg", "-message_file"])
+            .args(&[&dir.join("msgs.log").display().to_string()])
+            .build(1);
+        let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(60))?;
+        let msgs = std::fs::read_to_string(dir.join("msgs.log")).unwrap_or_default();
+        let out = format!("{out}\n--- messages ---\n{msgs}");
+        let log = std::fs::read_to_string(dir.join("hotline.log")).unwrap_or_default();
+        assert_eq!(
+            code, 0,
+            "the caller heard the promise and was hung up:\n{out}\n--- hotline ---\n{log}"
+        );
+        let snap = snapshot(&hl)?;
+        let calls = snap["calls"].as_array().context("calls")?.clone();
+        assert_eq!(calls.len(), 1, "{snap}");
+        assert_eq!(calls[0]["state"], "callback", "{snap}");
+        // Let the writes land (they are asynchronous).
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let hl = Hotline::start_in(tempfile::tempdir()?, db_url, "", &[])?;
+    assert_eq!(
+        agent_state(&hl, "1002")?,
+        ("not_ready".into(), Some("会议".into()))
+    );
+    let snap = snapshot(&hl)?;
+    let calls = snap["calls"].as_array().context("calls")?;
+    assert_eq!(calls.len(), 1, "the callback is back in its place: {snap}");
+    assert_eq!(calls[0]["state"], "callback");
+    assert!(
+        calls[0]["caller"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("1390000"),
+        "{snap}"
+    );
+    Ok(())
+}
