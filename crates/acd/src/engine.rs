@@ -829,7 +829,7 @@ impl Acd {
         };
         self.queues[qi].waiting.insert(call.place(id));
         self.calls.insert(id, call);
-        self.arm_relax(id, qi, now);
+        self.arm_relax(id, qi, now, now);
         self.route_call(id, now);
         Ok(id)
     }
@@ -1163,18 +1163,20 @@ impl Acd {
             self.timers
                 .at(now + first, Timer::Announce { call: id, epoch });
         }
-        self.arm_relax(id, q, now);
+        self.arm_relax(id, q, now, now);
         self.route_call(id, now);
     }
 
-    /// Re-routes the call at each of queue `q`'s tier steps, counted from `now` (when it
-    /// entered `q`). Every way into a queue needs this, callback items included, or a call
-    /// waiting for a lower tier is never looked at again while the agents it may now have sit
-    /// ready.
-    fn arm_relax(&mut self, id: CallId, q: usize, now: Millis) {
-        for step in self.queues[q].cfg.relax.iter().filter(|s| s.after_ms > 0) {
-            self.timers
-                .at(now + step.after_ms, Timer::Reroute { call: id });
+    /// Re-routes the call at each of queue `q`'s tier steps still ahead, counted from
+    /// `entered` (when it entered `q`). Every way into a queue needs this, callback items
+    /// included, or a call waiting for a lower tier is never looked at again while the agents
+    /// it may now have sit ready. Arming a step twice is harmless (the same timer).
+    fn arm_relax(&mut self, id: CallId, q: usize, entered: Millis, now: Millis) {
+        for step in &self.queues[q].cfg.relax {
+            if entered + step.after_ms > now {
+                self.timers
+                    .at(entered + step.after_ms, Timer::Reroute { call: id });
+            }
         }
     }
 
@@ -1184,7 +1186,8 @@ impl Acd {
             return;
         };
         let q = c.queue;
-        let waited = now.saturating_sub(c.entered);
+        let entered = c.entered;
+        let waited = now.saturating_sub(entered);
         match action {
             LeaveAction::Wait => {}
             LeaveAction::Overflow(to) => {
@@ -1236,6 +1239,9 @@ impl Acd {
                         caller: number,
                         message,
                     });
+                    // Sent here at once on arrival (full, no agents), the item has no tier
+                    // steps armed yet.
+                    self.arm_relax(id, q, entered, now);
                     self.route_call(id, now);
                 } else {
                     let c = self.calls.remove(&id).expect("present");
@@ -1267,7 +1273,7 @@ impl Acd {
             c.queue = to;
             c.entered = now;
             self.queues[to].waiting.insert(place);
-            self.arm_relax(id, to, now);
+            self.arm_relax(id, to, now, now);
             self.route_call(id, now);
         }
     }

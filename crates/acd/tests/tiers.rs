@@ -159,3 +159,19 @@ fn tiers_apply_to_ring_all_too() {
     sim.progress(1);
     assert_eq!(sim.take_offers(), vec![(id, "n".to_string())]);
 }
+
+#[test]
+fn a_callback_item_kept_on_arrival_relaxes_too() {
+    // No agent logged in at arrival: the caller leaves a callback item at once, before the
+    // queue's own timers; it still relaxes when the novice is there.
+    let mut q = tiered("t");
+    q.on_no_agents = hotline_acd::LeaveAction::Callback;
+    let mut sim = Sim::new(config(vec![q]), vec![agent("novice", &[("t", 3)])]);
+    let id = sim.call("t");
+    assert_eq!(sim.view(id).unwrap().state, "callback");
+    sim.acd.set_takes_callbacks("novice", true, 0).unwrap();
+    sim.login("novice");
+    assert!(sim.take_offers().is_empty());
+    sim.progress(30 * SEC);
+    assert_eq!(sim.take_offers(), vec![(id, "novice".to_string())]);
+}
