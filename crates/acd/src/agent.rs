@@ -67,7 +67,9 @@ pub struct AgentView {
     /// Milliseconds in the current state.
     pub in_state_ms: Millis,
     pub skills: Vec<(String, u8)>,
+    /// Calls answered since login (fewest-calls' key).
     pub calls_answered: u64,
+    /// Talk time since login (least-talk-time's key).
     pub talk_ms: Millis,
     pub no_answer_streak: u32,
     /// A state asked for while busy, taken when the call (and wrap-up) ends.

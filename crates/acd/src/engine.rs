@@ -634,10 +634,7 @@ impl Acd {
     pub fn login(&mut self, agent: &str, now: Millis) -> Result<(), AcdError> {
         let a = self.agent_idx(agent)?;
         if self.agents[a].state == AgentState::LoggedOut {
-            self.agents[a].idle_since = now;
-            self.agents[a].no_answer_streak = 0;
-            self.agents[a].pending = None;
-            self.set_state(a, AgentState::Ready, now);
+            self.log_in(a, AgentState::Ready, now);
             self.route_agent(a, now);
         } else if self.agents[a].pending == Some(Pending::LogOut) {
             self.agents[a].pending = None;
@@ -761,14 +758,10 @@ impl Acd {
                 // Logged in straight to not ready: through ready (login) the agent would be
                 // rung for a waiting call and cancelled at once, on every restore after a
                 // restart.
-                let ag = &mut self.agents[a];
-                ag.idle_since = now;
-                ag.no_answer_streak = 0;
-                ag.pending = None;
                 let to = AgentState::NotReady {
                     reason: reason.to_string(),
                 };
-                self.set_state(a, to, now);
+                self.log_in(a, to, now);
                 Ok(())
             }
         }
@@ -1011,6 +1004,20 @@ impl Acd {
         self.recent
             .retain(|_, (_, at)| now.saturating_sub(*at) < window);
         self.recent_inserts = 0;
+    }
+
+    /// A logged-out agent starts a session in `state` (not routed here).
+    fn log_in(&mut self, a: usize, state: AgentState, now: Millis) {
+        let ag = &mut self.agents[a];
+        ag.idle_since = now;
+        ag.no_answer_streak = 0;
+        ag.pending = None;
+        // fewest-calls and least-talk-time count since login (docs/acd.md, `Strategy`): an
+        // agent back from a logout must not carry the morning's figures, nor be passed over
+        // for them until everyone else catches up.
+        ag.calls_answered = 0;
+        ag.talk_ms = 0;
+        self.set_state(a, state, now);
     }
 
     fn set_state(&mut self, a: usize, state: AgentState, now: Millis) {

@@ -252,3 +252,22 @@ fn round_robin_remembers_an_agent_that_took_a_waiting_call() {
     let next = sim.call("rr");
     assert_eq!(sim.take_offers(), vec![(next, "r3".to_string())]);
 }
+
+#[test]
+fn fewest_calls_and_least_talk_time_count_since_login() {
+    // d has the most calls (4) and b the most talk after a; after a logout and login, d and b
+    // start from nothing: d (logged in again first) is fewest-calls' pick, and b least-talk's.
+    for (queue, first_back, want) in [("fc", "d", "d"), ("ltt", "b", "b")] {
+        let mut sim = history();
+        sim.logout("d");
+        sim.logout("b");
+        sim.progress(SEC);
+        sim.login(first_back);
+        sim.progress(SEC);
+        sim.login(if first_back == "d" { "b" } else { "d" });
+        let v = sim.acd.agent("d", sim.now).unwrap();
+        assert_eq!((v.calls_answered, v.talk_ms), (0, 0));
+        let id = sim.call(queue);
+        assert_eq!(sim.take_offers(), vec![(id, want.to_string())], "{queue}");
+    }
+}
