@@ -882,15 +882,39 @@ impl Acd {
         let q = &self.queues[c.queue];
         let position =
             (c.state == CallState::Waiting).then(|| q.waiting.range(..c.place(id)).count() + 1);
+        Some(self.view_of(id, c, position, now))
+    }
+
+    pub fn calls(&self, now: Millis) -> Vec<CallView> {
+        // Each queue's places in one walk: counting the ones ahead call by call made a
+        // snapshot quadratic (5,000 waiting callers: ~12 million steps).
+        let mut positions: HashMap<CallId, usize> = HashMap::with_capacity(self.calls.len());
+        for q in &self.queues {
+            for (i, place) in q.waiting.iter().enumerate() {
+                positions.insert(place.2, i + 1);
+            }
+        }
+        let mut ids: Vec<_> = self.calls.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .map(|id| {
+                let c = &self.calls[&id];
+                let position = (c.state == CallState::Waiting).then(|| positions[&id]);
+                self.view_of(id, c, position, now)
+            })
+            .collect()
+    }
+
+    fn view_of(&self, id: CallId, c: &Call, position: Option<usize>, now: Millis) -> CallView {
         let agents = match &c.state {
             CallState::Offered(l) => l.iter().map(|a| self.agents[*a].id.clone()).collect(),
             CallState::Connected(a) => vec![self.agents[*a].id.clone()],
             CallState::Waiting => Vec::new(),
         };
-        Some(CallView {
+        CallView {
             id,
             tag: c.tag.clone(),
-            queue: q.cfg.name.clone(),
+            queue: self.queues[c.queue].cfg.name.clone(),
             caller: c.number.clone(),
             priority: c.priority,
             state: self.call_state_name(c),
@@ -898,15 +922,7 @@ impl Acd {
             waited_ms: now.saturating_sub(c.entered),
             position,
             message: c.callback == Some(true),
-        })
-    }
-
-    pub fn calls(&self, now: Millis) -> Vec<CallView> {
-        let mut ids: Vec<_> = self.calls.keys().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter()
-            .filter_map(|id| self.call(id, now))
-            .collect()
+        }
     }
 
     /// Number of calls and callback items the engine holds.

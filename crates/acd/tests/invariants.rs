@@ -449,6 +449,10 @@ impl Model {
             );
         }
         let by_id: HashMap<CallId, &CallView> = views.iter().map(|v| (v.id, v)).collect();
+        for v in &views {
+            // The snapshot and the single view agree (places included).
+            assert_eq!(self.acd.call(v.id, self.now).as_ref(), Some(v), "{ctx}");
+        }
 
         // 4. No call lost, none twice.
         for (id, end) in &self.calls {
