@@ -237,15 +237,36 @@ impl Acd {
         while let Some(t) = self.timers.pop_due(now) {
             match t {
                 Timer::Offer { call, agent, epoch } => {
-                    let a = &self.agents[agent];
-                    if a.epoch == epoch && a.state == (AgentState::Reserved { call }) {
-                        let id = a.id.clone();
-                        self.commands.push_back(Command::Cancel {
-                            call,
-                            agent: id.clone(),
-                        });
-                        let _ = self.offer_failed(call, &id, OfferFailure::NoAnswer, now);
+                    // The offers of one call that ring out now (a ring-all's, all armed at the
+                    // same instant) fail together and their agents are freed together: one by
+                    // one, the first freed would be given the next ring-all caller alone.
+                    let mut batch = vec![(agent, epoch)];
+                    while let Some(Timer::Offer {
+                        call: next,
+                        agent,
+                        epoch,
+                    }) = self.timers.peek_due(now)
+                        && next == call
+                    {
+                        self.timers.pop_due(now);
+                        batch.push((agent, epoch));
                     }
+                    let mut free = Vec::new();
+                    for (agent, epoch) in batch {
+                        let a = &self.agents[agent];
+                        if a.epoch == epoch && a.state == (AgentState::Reserved { call }) {
+                            self.commands.push_back(Command::Cancel {
+                                call,
+                                agent: a.id.clone(),
+                            });
+                            if let Ok(true) =
+                                self.fail_offer(call, agent, OfferFailure::NoAnswer, now)
+                            {
+                                free.push(agent);
+                            }
+                        }
+                    }
+                    self.agents_free(&free, now);
                 }
                 Timer::MaxWait { call, epoch } => {
                     let Some(c) = self.calls.get_mut(&call) else {
@@ -407,18 +428,31 @@ impl Acd {
         now: Millis,
     ) -> Result<(), AcdError> {
         let a = self.agent_idx(agent)?;
+        if self.fail_offer(call, a, why, now)? {
+            self.agent_free(a, now);
+        }
+        Ok(())
+    }
+
+    /// A failed offer, all but freeing the agent: true when the agent is to be freed (by the
+    /// caller), false when the no-answer rule set them not ready.
+    fn fail_offer(
+        &mut self,
+        call: CallId,
+        a: usize,
+        why: OfferFailure,
+        now: Millis,
+    ) -> Result<bool, AcdError> {
+        let not_offered = || AcdError::NotOffered {
+            call,
+            agent: self.agents[a].id.clone(),
+        };
         let c = self.calls.get_mut(&call).ok_or(AcdError::NoCall(call))?;
         let CallState::Offered(list) = &mut c.state else {
-            return Err(AcdError::NotOffered {
-                call,
-                agent: agent.to_string(),
-            });
+            return Err(not_offered());
         };
         let Some(pos) = list.iter().position(|x| *x == a) else {
-            return Err(AcdError::NotOffered {
-                call,
-                agent: agent.to_string(),
-            });
+            return Err(not_offered());
         };
         list.remove(pos);
         let none_left = list.is_empty();
@@ -442,15 +476,13 @@ impl Acd {
                 _ => None,
             };
             if ag.pending.is_some() {
-                self.agent_free(a, now);
-            } else {
-                let reason = self.cfg.no_answer_reason.clone();
-                self.set_state(a, AgentState::NotReady { reason }, now);
+                return Ok(true);
             }
-        } else {
-            self.agent_free(a, now);
+            let reason = self.cfg.no_answer_reason.clone();
+            self.set_state(a, AgentState::NotReady { reason }, now);
+            return Ok(false);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The caller hung up (while queued: abandoned), or the talk ended (the agent goes to

@@ -47,6 +47,14 @@ impl Timers {
         self.set.first().map(|(d, _)| *d)
     }
 
+    /// The earliest timer due at or before `now`, left in place.
+    pub fn peek_due(&self, now: Millis) -> Option<Timer> {
+        match self.set.first() {
+            Some((d, t)) if *d <= now => Some(*t),
+            _ => None,
+        }
+    }
+
     /// Takes the earliest timer due at or before `now`.
     pub fn pop_due(&mut self, now: Millis) -> Option<Timer> {
         match self.set.first() {

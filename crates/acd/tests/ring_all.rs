@@ -171,3 +171,21 @@ fn the_caller_hanging_up_while_ringing_frees_everyone_for_the_next_call_together
     ringing.sort();
     assert_eq!(ringing, ["a", "b", "c"]);
 }
+
+#[test]
+fn after_everyone_rang_out_the_next_caller_rings_everyone() {
+    // Nobody answers the first caller: all three ring out at the same instant, and the caller
+    // behind (the first one is paused for them now) must ring all three, not only the agent
+    // whose ring-out happened to be handled first.
+    let mut sim = sim();
+    sim.logout("off");
+    let first = sim.call("all");
+    sim.progress(SEC);
+    let second = sim.call("all");
+    sim.take_commands();
+    sim.progress(19 * SEC);
+    let mut ringing = sim.ringing(second);
+    ringing.sort();
+    assert_eq!(ringing, ["a", "b", "c"]);
+    assert_eq!(sim.view(first).unwrap().state, "waiting");
+}
