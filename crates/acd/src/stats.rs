@@ -62,8 +62,11 @@ impl Counters {
 
     /// Service level as a fraction (None before any call counts).
     pub fn service_level(&self) -> Option<f64> {
-        let den =
-            self.answered + (self.abandoned - self.abandoned_in_sl) + (self.left - self.left_in_sl);
+        // Saturating: counters come back from storage (restore_counters), and a stored set
+        // that does not add up must not take the engine down with an overflow.
+        let den = self.answered
+            + self.abandoned.saturating_sub(self.abandoned_in_sl)
+            + self.left.saturating_sub(self.left_in_sl);
         (den > 0).then(|| self.answered_in_sl as f64 / den as f64)
     }
 

@@ -200,3 +200,22 @@ fn the_service_level_threshold_is_inclusive_and_per_queue() {
     assert_eq!(s.service_level_secs, 20);
     assert!(close(s.service_level, 0.5), "{:?}", s.service_level);
 }
+
+#[test]
+fn restored_counters_that_do_not_add_up_give_figures_not_a_panic() {
+    let mut sim = Sim::new(config(vec![queue("q")]), vec![]);
+    let odd = hotline_acd::Counters {
+        answered: 4,
+        answered_in_sl: 2,
+        abandoned: 1,
+        abandoned_in_sl: 3,
+        left: 0,
+        left_in_sl: 2,
+        ..Default::default()
+    };
+    sim.acd.restore_counters("q", odd).unwrap();
+    let s = sim.acd.queue_stats("q", 0).unwrap();
+    assert!(close(s.service_level, 0.5), "{:?}", s.service_level);
+    let (_, all) = sim.acd.all_stats(0);
+    assert!(close(all.service_level, 0.5));
+}
