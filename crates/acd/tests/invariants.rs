@@ -389,9 +389,34 @@ impl Model {
                     );
                     offered.push((agent.clone(), *call));
                 }
-                // During a timer, a Cancel is a ring timeout: a failure, with its pause.
-                Command::Cancel { call, agent } if in_timeout => {
-                    self.fail_pause(*call, Self::agent_index(agent));
+                Command::Cancel { call, agent } => {
+                    // Only what rang: before this step, or offered earlier in it.
+                    let rang = self
+                        .before
+                        .get(call)
+                        .is_some_and(|v| v.state == "offered" && v.agents.contains(agent))
+                        || offered.contains(&(agent.clone(), *call));
+                    assert!(
+                        rang,
+                        "Cancel of {call} at {agent}, who was not ringing\n{ctx}"
+                    );
+                    // During a timer, a Cancel is a ring timeout: a failure, with its pause.
+                    if in_timeout {
+                        self.fail_pause(*call, Self::agent_index(agent));
+                    }
+                }
+                Command::Announce { call, .. } => {
+                    // Only to a caller on the line, not yet with an agent (the step may have
+                    // just taken a ringing call back to waiting, so "offered" before is fine).
+                    let v = self.before.get(call);
+                    assert!(
+                        v.is_some_and(|v| v.state != "connected") && !self.items.contains(call),
+                        "Announce to {call} ({v:?})\n{ctx}"
+                    );
+                }
+                Command::Leave { call, .. } => {
+                    // Every Leave is a caller on the line going: never a callback item.
+                    assert!(!self.items.contains(call), "Leave of item {call}\n{ctx}");
                 }
                 _ => {}
             }
