@@ -216,6 +216,10 @@ enum Req {
     KeepaliveOk {
         agent: String,
     },
+    /// Stopping: store what is left, then answer.
+    Close {
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// A handle on the running ACD (cheap to clone).
@@ -284,6 +288,15 @@ impl AcdHandle {
         let (reply, rx) = oneshot::channel();
         self.send(Req::Snapshot { reply })?;
         rx.await.map_err(|_| AcdApiError::Gone)
+    }
+
+    /// Stops the ACD after storing its last state (counters, agent states, callbacks): waits
+    /// up to 3 s for the writes to land.
+    pub async fn close(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Req::Close { reply }).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
     }
 
     fn send(&self, r: Req) -> Result<(), AcdApiError> {
@@ -422,15 +435,17 @@ pub(crate) fn start(
         offset: repeat_window + 86_400_000,
     };
     let (persist_tx, persist_rx) = mpsc::unbounded_channel();
-    if let Some(store) = setup.store.clone() {
-        tokio::spawn(persister(store, persist_rx));
-    }
+    let persister = setup
+        .store
+        .clone()
+        .map(|store| tokio::spawn(persister(store, persist_rx)));
     let actor = Actor {
         acd,
         clock,
         calls: HashMap::new(),
         events,
         persist: setup.store.as_ref().map(|_| persist_tx),
+        persister,
         setup,
         core,
         tx,
@@ -509,6 +524,7 @@ struct Actor {
     calls: HashMap<CallId, mpsc::UnboundedSender<CallCmd>>,
     events: broadcast::Sender<Arc<str>>,
     persist: Option<mpsc::UnboundedSender<Persist>>,
+    persister: Option<tokio::task::JoinHandle<()>>,
     setup: AcdSetup,
     core: Weak<Core>,
     tx: mpsc::UnboundedSender<Req>,
@@ -543,6 +559,7 @@ impl Actor {
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
         let mut last_stats = String::new();
+        let mut closing = None;
         loop {
             let next = self.acd.poll_timeout();
             if let Some(at) = next {
@@ -550,10 +567,14 @@ impl Actor {
             }
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                r = rx.recv() => {
-                    let Some(r) = r else { break };
-                    self.handle(r);
-                }
+                r = rx.recv() => match r {
+                    Some(Req::Close { reply }) => {
+                        closing = Some(reply);
+                        break;
+                    }
+                    Some(r) => self.handle(r),
+                    None => break,
+                },
                 _ = &mut timer, if next.is_some() => {
                     let now = self.clock.now();
                     self.acd.handle_timeout(now);
@@ -579,7 +600,25 @@ impl Actor {
             }
             self.drain();
         }
+        // Whatever call tasks reported on their way out, then the day's counters.
+        while let Ok(r) = rx.try_recv() {
+            if !matches!(r, Req::Close { .. }) {
+                self.handle(r);
+            }
+        }
+        self.drain();
         self.save_counters();
+        self.persist = None;
+        if let Some(p) = self.persister.take()
+            && tokio::time::timeout(Duration::from_secs(3), p)
+                .await
+                .is_err()
+        {
+            warn!("ACD state not all stored before stopping (database unavailable)");
+        }
+        if let Some(reply) = closing {
+            let _ = reply.send(());
+        }
     }
 
     async fn restore(&mut self) {
@@ -746,6 +785,7 @@ impl Actor {
             Req::KeepaliveOk { agent } => {
                 self.keepalive_failures.remove(&agent);
             }
+            Req::Close { .. } => {}
         }
     }
 

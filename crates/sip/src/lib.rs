@@ -260,6 +260,9 @@ impl SipServer {
         // Let the BYEs' transactions reach the wire before the transports close.
         tokio::time::sleep(Duration::from_millis(200)).await;
         self.core.close_all_proxied();
+        if let Some(acd) = self.core.acd.get() {
+            acd.close().await;
+        }
         self.cancel.cancel();
         for t in self.tasks {
             t.abort();
