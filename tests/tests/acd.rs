@@ -504,5 +504,133 @@ fn agent_states_and_callbacks_survive_a_restart() -> Result<()> {
             .starts_with("1390000"),
         "{snap}"
     );
+    // The day's counters were stored at the stop and read back.
+    let c = queue_counters(&hl, "default")?;
+    assert_eq!(c["offered"], 1, "{c}");
+    assert_eq!(c["callbacks"], 1, "{c}");
+    assert_eq!(c["left"], 1, "{c}");
+    Ok(())
+}
+
+/// A minimal WebSocket client: the upgrade, then the server's (unmasked) text frames.
+struct Ws(std::net::TcpStream);
+
+impl Ws {
+    fn connect(addr: SocketAddr, path: &str) -> Result<Ws> {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(20)))?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )?;
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut b)?;
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head).to_string();
+        if !head.starts_with("HTTP/1.1 101") {
+            bail!("no upgrade: {head}");
+        }
+        Ok(Ws(s))
+    }
+
+    fn next_json(&mut self) -> Result<Value> {
+        loop {
+            let mut h = [0u8; 2];
+            self.0.read_exact(&mut h)?;
+            let opcode = h[0] & 0x0f;
+            let mut len = u64::from(h[1] & 0x7f);
+            if len == 126 {
+                let mut l = [0u8; 2];
+                self.0.read_exact(&mut l)?;
+                len = u64::from(u16::from_be_bytes(l));
+            } else if len == 127 {
+                let mut l = [0u8; 8];
+                self.0.read_exact(&mut l)?;
+                len = u64::from_be_bytes(l);
+            }
+            let mut payload = vec![0u8; len as usize];
+            self.0.read_exact(&mut payload)?;
+            match opcode {
+                1 => return Ok(serde_json::from_slice(&payload)?),
+                8 => bail!("the server closed the stream"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Reads events until one of type `kind` matches `pred`; returns every event read.
+    fn until(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
+        let mut seen = Vec::new();
+        loop {
+            let v = self
+                .next_json()
+                .with_context(|| format!("waiting for {kind}; seen {seen:?}"))?;
+            let done = v["type"] == kind && pred(&v);
+            seen.push(v);
+            if done {
+                return Ok(seen);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_supervisor_moves_a_waiting_caller_and_the_event_stream_shows_it() -> Result<()> {
+    let hl = Hotline::start("[[queues]]\nname = \"complaint\"\n")?;
+    let dir = hl.dir.path().to_path_buf();
+    let mut ws = Ws::connect(hl.http, "/api/acd/events")?;
+    let first = ws.next_json()?;
+    assert_eq!(first["type"], "snapshot", "{first}");
+    assert_eq!(
+        first["snapshot"]["queues"].as_array().map(Vec::len),
+        Some(2),
+        "{first}"
+    );
+    // Nobody is logged in: the caller waits in the entry queue.
+    let args = SippArgs::new(&caller_0(&dir)?)
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0", "-d", "9000"])
+        .build(1);
+    let caller = sipp_spawn(&dir, "citizen", &args)?;
+    let queued = ws.until("call_queued", |_| true)?;
+    let call = queued.last().context("queued")?["call"]
+        .as_u64()
+        .context("call id")?;
+    let (code, body) = http(
+        hl.http,
+        "POST",
+        &format!("/api/acd/supervisor/calls/{call}/move"),
+        "{\"queue\": \"complaint\"}",
+    )?;
+    assert_eq!(code, 200, "{body}");
+    let moved = ws.until("call_moved", |v| v["call"] == call)?;
+    let m = moved.last().context("moved")?;
+    assert_eq!(
+        (m["from"].as_str(), m["to"].as_str()),
+        (Some("default"), Some("complaint"))
+    );
+    let snap = snapshot(&hl)?;
+    assert_eq!(snap["calls"][0]["queue"], "complaint", "{snap}");
+    // An agent of the entry queue logs in: not for this caller (no complaint skill).
+    let (code, body) = http(hl.http, "POST", "/api/acd/agents/1001/login", "")?;
+    assert_eq!(code, 200, "{body}");
+    ws.until("agent_state", |v| {
+        v["agent"] == "1001" && v["state"] == "ready"
+    })?;
+    // The caller gives up: abandoned in the queue it was moved to.
+    let (code, out) = caller.wait(Duration::from_secs(30))?;
+    assert_eq!(code, 0, "{out}");
+    let ab = ws.until("call_abandoned", |v| v["call"] == call)?;
+    assert_eq!(ab.last().context("abandoned")?["queue"], "complaint");
+    let c = queue_counters(&hl, "complaint")?;
+    assert_eq!(c["abandoned"], 1, "{c}");
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    assert_eq!(r[0].end_reason, EndReason::Abandoned, "{:?}", r[0]);
     Ok(())
 }
