@@ -634,3 +634,84 @@ fn a_supervisor_moves_a_waiting_caller_and_the_event_stream_shows_it() -> Result
     assert_eq!(r[0].end_reason, EndReason::Abandoned, "{:?}", r[0]);
     Ok(())
 }
+
+#[test]
+fn a_caller_the_dialplan_flags_with_a_priority_is_served_first() -> Result<()> {
+    // A dialplan of the test's own: key 1 queues as usual, key 9 sets priority 5 first.
+    let plans = tempfile::tempdir()?;
+    for f in ["remote.toml", "guidance.toml"] {
+        std::fs::copy(repo_root().join("dialplans").join(f), plans.path().join(f))?;
+    }
+    std::fs::write(
+        plans.path().join("priority.toml"),
+        "[dialplan]\nname = \"priority\"\nmodes = [\"hotline\", \"direct-merge\"]\nentry = \"start\"\n\n\
+         [node.start]\naction = \"menu\"\nprompt = \"menu_main\"\noptions = { \"1\" = \"normal\", \"9\" = \"vip\" }\n\
+         timeout_secs = 5\nretries = 0\non_no_input = \"normal\"\non_failure = \"normal\"\n\n\
+         [node.vip]\naction = \"set\"\nvar = \"priority\"\nvalue = \"5\"\nnext = \"normal\"\n\n\
+         [node.normal]\naction = \"queue\"\ngroup = \"default\"\n",
+    )?;
+    let hl = Hotline::start(&format!(
+        "[ivr]\ndialplans_dir = \"{}\"\n",
+        plans.path().display()
+    ))?;
+    let dir = hl.dir.path().to_path_buf();
+    let caller = |key: &str, name: &str| -> Result<hotline_tests::Sipp> {
+        let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller.xml"))?
+            .replace("dtmf_2833_2.pcap", &format!("dtmf_2833_{key}.pcap"));
+        let scen = dir.join(format!("{name}.xml"));
+        std::fs::write(&scen, text)?;
+        sipp_spawn(
+            &dir,
+            name,
+            &SippArgs::new(&scen.display().to_string())
+                .to(hl.sip_udp)
+                .arg("-s", "12345")
+                .arg("-mp", free_even_port())
+                .args(&["-set", "dtmf_after", "0", "-d", "12000"])
+                .build(1),
+        )
+    };
+    // The normal caller first, the flagged one a second later; nobody is logged in yet.
+    let normal = caller("1", "normal")?;
+    std::thread::sleep(Duration::from_secs(1));
+    let vip = caller("9", "vip")?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let snap = snapshot(&hl)?;
+        let calls = snap["calls"].as_array().cloned().unwrap_or_default();
+        if calls.len() == 2 {
+            let prios: Vec<_> = calls.iter().map(|c| c["priority"].as_u64()).collect();
+            assert_eq!(prios, [Some(0), Some(5)], "{snap}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "both callers queued: {snap}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // One agent: the flagged caller, though later, is offered first.
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
+    )?;
+    let (code, out) = vip.wait(Duration::from_secs(30))?;
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = normal.wait(Duration::from_secs(30))?;
+    assert_eq!(code, 0, "{out}");
+    agent.wait(Duration::from_secs(10))?;
+    let records = hl.wait_records(2, Duration::from_secs(10))?;
+    let vip_rec = records
+        .iter()
+        .find(|r| r.route.as_deref().unwrap_or("").contains("vip"))
+        .context("the flagged call's record")?;
+    assert_eq!(vip_rec.agent.as_deref(), Some("1001"), "{records:?}");
+    let normal_rec = records
+        .iter()
+        .find(|r| !r.route.as_deref().unwrap_or("").contains("vip"))
+        .context("the normal call's record")?;
+    assert_eq!(normal_rec.end_reason, EndReason::Abandoned, "{records:?}");
+    Ok(())
+}

@@ -1258,6 +1258,7 @@ impl Acd {
                 c.epoch += 1;
                 let tag = c.tag.clone();
                 let number = c.number.clone();
+                let priority = c.priority;
                 let qu = &mut self.queues[q];
                 qu.live -= 1;
                 qu.counters.left += 1;
@@ -1292,6 +1293,7 @@ impl Acd {
                         tag,
                         queue,
                         caller: number,
+                        priority,
                         message,
                     });
                     // Sent here at once on arrival (full, no agents), the item has no tier

@@ -101,6 +101,7 @@ pub enum Event {
         tag: String,
         queue: String,
         caller: String,
+        priority: u8,
         message: bool,
     },
     /// The callback work item is done (remove it from storage).

@@ -966,6 +966,7 @@ impl Actor {
                 tag,
                 queue,
                 caller,
+                priority,
                 message,
             } => {
                 self.tags.insert(*call, (tag.clone(), *message));
@@ -973,7 +974,7 @@ impl Actor {
                     tag: tag.clone(),
                     queue: queue.clone(),
                     caller: caller.clone(),
-                    priority: 0,
+                    priority: *priority,
                     message: *message,
                     recording: None,
                     requested_at: chrono::Utc::now(),

@@ -465,6 +465,15 @@ impl Call {
                 }
                 Action::StopPlayback => self.handle.stop_playback(),
                 Action::Queue { group, also_ring } => {
+                    // A dialplan may flag the caller (`set` var `priority`, 0..=9): an elderly
+                    // care line, a returning complaint.
+                    self.priority = self
+                        .ivr
+                        .as_ref()
+                        .and_then(|i| i.vars().get("priority"))
+                        .and_then(|p| p.trim().parse::<u8>().ok())
+                        .unwrap_or(0)
+                        .min(9);
                     self.start_queue(Some(group), also_ring, false).await;
                 }
                 Action::Transfer { to } => {
