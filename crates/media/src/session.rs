@@ -325,6 +325,9 @@ pub struct CallMedia {
     last_caller_tx: Option<Micros>,
     /// In-band DTMF detection on the caller's audio, while the IVR listens.
     inband: Option<DtmfDetector>,
+    /// Recording a voice message from the caller (no peer needed; independent of
+    /// `MediaConfig::record`, which is about bridged calls).
+    message: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
 }
@@ -342,6 +345,7 @@ impl CallMedia {
             next_tick: now + FRAME_MICROS,
             last_caller_tx: None,
             inband: None,
+            message: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -387,6 +391,18 @@ impl CallMedia {
             (false, true) => self.inband = None,
             _ => {}
         }
+    }
+
+    /// Records what the caller says (and any prompt they hear) as [`MediaEvent::Record`]
+    /// frames, with no peer: a voice message left in the queue.
+    pub fn record_message(&mut self, on: bool, now: Micros) {
+        self.resync(now);
+        self.message = on;
+    }
+
+    /// Whether recorder frames are produced now.
+    fn recording(&self) -> bool {
+        (self.cfg.record && self.peer.is_some()) || self.message
     }
 
     /// Bridges the caller with `peer`: from now on each side's packets are relayed to the other
@@ -463,7 +479,7 @@ impl CallMedia {
     /// Feeds one datagram that arrived on `leg`'s RTP socket from `from`.
     pub fn handle_rtp(&mut self, leg: LegId, from: SocketAddr, data: &[u8], now: Micros) {
         let inband = self.inband.is_some();
-        let record = self.cfg.record && self.peer.is_some();
+        let record = self.recording();
         let l = match leg {
             LegId::Caller => &mut self.caller,
             LegId::Peer => match self.peer.as_mut() {
@@ -661,6 +677,7 @@ impl CallMedia {
     fn tick(&mut self, tick: Micros) {
         // What the caller heard from a prompt in this tick, for the recorder.
         let mut heard_prompt = None;
+        let recording_now = self.recording();
         if let Source::Prompt(list) = &mut self.source {
             let silence = self.caller.silence_code();
             let mut frame = [0u8; FRAME_SAMPLES];
@@ -690,7 +707,7 @@ impl CallMedia {
                 }
                 // Even with no address (on hold) the prompt's time passes.
                 self.last_caller_tx = Some(tick);
-                if self.cfg.record && self.peer.is_some() {
+                if recording_now {
                     heard_prompt = Some(decode(self.caller.cfg.codec, &frame));
                 }
             }
@@ -700,7 +717,8 @@ impl CallMedia {
             }
         }
         let playout = playout_clock(tick);
-        let need_caller_audio = self.inband.is_some() || (self.cfg.record && self.peer.is_some());
+        let recording = self.recording();
+        let need_caller_audio = self.inband.is_some() || recording;
         if need_caller_audio {
             let said = match self.caller.jitter.pop(playout) {
                 Frame::Audio(s) => Some(s),
@@ -715,12 +733,10 @@ impl CallMedia {
                     });
                 }
             }
-            if self.cfg.record
-                && let Some(peer) = self.peer.as_mut()
-            {
-                let heard = match (&self.source, heard_prompt) {
-                    (_, Some(h)) => h,
-                    (Source::Peer, None) => match peer.jitter.pop(playout) {
+            if recording {
+                let heard = match (&self.source, heard_prompt, self.peer.as_mut()) {
+                    (_, Some(h), _) => h,
+                    (Source::Peer, None, Some(peer)) => match peer.jitter.pop(playout) {
                         Frame::Audio(s) => s,
                         Frame::Missing => vec![0; FRAME_SAMPLES],
                     },
@@ -761,7 +777,7 @@ impl CallMedia {
     fn ticking(&self) -> bool {
         matches!(self.source, Source::Prompt(_))
             || self.inband.is_some()
-            || (self.cfg.record && self.peer.is_some())
+            || self.recording()
     }
 
     fn rtp_deadline(&self) -> Micros {

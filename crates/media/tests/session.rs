@@ -487,6 +487,46 @@ fn the_recorder_gets_both_directions_every_20_ms_once_bridged() {
 }
 
 #[test]
+fn a_voice_message_is_recorded_without_a_peer_and_only_while_asked() {
+    // Call recording off: a message is recorded anyway, and only between on and off.
+    let mut w = World::new(MediaConfig::default());
+    let speech = g711::linear_to_ulaw(3000);
+    let record = |w: &mut World, from: u32, to: u32| {
+        for f in from..to {
+            w.now = u64::from(f) * FRAME_MICROS;
+            w.rtp(
+                LegId::Caller,
+                "127.0.0.1:4000",
+                &packet(0, f as u16, f * 160, 1, false, &[speech; 160]),
+            );
+            w.progress(w.now + FRAME_MICROS / 2);
+        }
+    };
+    let frames = |w: &World| {
+        w.events
+            .iter()
+            .filter(|e| matches!(e, MediaEvent::Record { .. }))
+            .count()
+    };
+    record(&mut w, 0, 20);
+    assert_eq!(frames(&w), 0, "nothing before the message starts");
+    w.m.record_message(true, w.now);
+    record(&mut w, 20, 70);
+    let n = frames(&w);
+    assert!((45..=51).contains(&n), "a frame per tick of the message: {n}");
+    let last = w.events.iter().rev().find_map(|e| match e {
+        MediaEvent::Record { caller, heard } => Some((caller.clone(), heard.clone())),
+        _ => None,
+    });
+    let (c, h) = last.expect("a frame");
+    assert!(c.iter().all(|&s| s == g711::ulaw_to_linear(speech)));
+    assert!(h.iter().all(|&s| s == 0), "nobody talks back");
+    w.m.record_message(false, w.now);
+    record(&mut w, 70, 90);
+    assert_eq!(frames(&w), n, "nothing after it ends");
+}
+
+#[test]
 fn a_stalled_shell_skips_ahead_instead_of_bursting() {
     let mut w = World::new(MediaConfig::default());
     w.m.play(vec![prompt(16_000, 0)], false, 0);
