@@ -715,3 +715,77 @@ fn a_caller_the_dialplan_flags_with_a_priority_is_served_first() -> Result<()> {
     assert_eq!(normal_rec.end_reason, EndReason::Abandoned, "{records:?}");
     Ok(())
 }
+
+#[test]
+fn a_caller_past_the_max_wait_leaves_a_voice_message_that_becomes_a_callback() -> Result<()> {
+    let hl = Hotline::start_with(
+        "",
+        &[
+            ("HOTLINE_ACD__DEFAULTS__MAX_WAIT_SECS", "3"),
+            ("HOTLINE_ACD__DEFAULTS__ON_TIMEOUT", "message"),
+        ],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    let status = std::process::Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-e", "u-law"])
+        .arg(dir.join("tone-ulaw.wav"))
+        .args(["synth", "10", "sine", "440", "gain", "-10"])
+        .status()?;
+    assert!(status.success(), "sox");
+    // 0 (to an agent; nobody is logged in), the 4 s queue prompt, 3 s in the queue, the 5 s
+    // message prompt; then 3 s of a 440 Hz tone as the message, and # to end it.
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller_wait_bye.xml"))?
+        .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
+    let speak = "  <pause milliseconds=\"13500\"/>\n  <nop>\n    <action>\n      <exec rtp_stream=\"tone-ulaw.wav,-1,0\"/>\n    </action>\n  </nop>\n  \
+        <pause milliseconds=\"3000\"/>\n  <nop>\n    <action>\n      <exec rtp_stream=\"pause\"/>\n    </action>\n  </nop>\n  \
+        <send retrans=\"500\">\n    <![CDATA[\n\n      INFO [next_url] SIP/2.0\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n      \
+        [routes]\n      From: \"sipp citizen\" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n      \
+        To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n      CSeq: 2 INFO\n      \
+        Max-Forwards: 70\n      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      \
+        Signal=#\n      Duration=160\n\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n";
+    let text = text.replace(
+        "  <recv request=\"BYE\"",
+        &format!("{speak}  <recv request=\"BYE\""),
+    );
+    let scen = dir.join("caller_message.xml");
+    std::fs::write(&scen, text)?;
+    let args = SippArgs::new(&scen.display().to_string())
+        .to(hl.sip_udp)
+        .arg("-s", "12345")
+        .arg("-mp", free_even_port())
+        .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+        .arg("-m", 1)
+        .into_args();
+    let (code, out) = sipp_run(&dir, "citizen", &args, Duration::from_secs(70))?;
+    assert_eq!(code, 0, "message left, promise heard, hung up:\n{out}");
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(route.contains("acd:message"), "{route}");
+    let path = r[0]
+        .recording
+        .clone()
+        .context("the message's path on the record")?;
+    assert!(path.contains("/messages/"), "{path}");
+    // The message holds the tone: about 3 s of it on the caller's channel.
+    let mut wav = hound::WavReader::open(&path)?;
+    let spec = wav.spec();
+    let samples: Vec<i16> = wav.samples::<i16>().collect::<Result<_, _>>()?;
+    let caller: Vec<i16> = samples
+        .chunks(usize::from(spec.channels))
+        .map(|f| f[0])
+        .collect();
+    let loud = caller.iter().filter(|s| s.unsigned_abs() > 2000).count();
+    assert!(
+        loud > 8000,
+        "about 3 s of tone in the message: {loud} loud samples of {}",
+        caller.len()
+    );
+    // The caller's place is kept as a work item, marked as a message.
+    let snap = snapshot(&hl)?;
+    let calls = snap["calls"].as_array().context("calls")?;
+    assert_eq!(calls.len(), 1, "{snap}");
+    assert_eq!(calls[0]["state"], "callback", "{snap}");
+    assert_eq!(calls[0]["message"], true, "{snap}");
+    assert_eq!(calls[0]["tag"], r[0].id.as_str(), "{snap}");
+    Ok(())
+}

@@ -65,6 +65,8 @@ enum Command {
     Attach(Box<PortPair>, LegConfig, Option<PathBuf>),
     Detach,
     Update(LegId, Option<SocketAddr>, bool),
+    /// Start (Some(path)) or end (None) a voice message from the caller.
+    Message(Option<PathBuf>),
 }
 
 /// Control of one call's media task. Dropping every handle ends the task.
@@ -120,6 +122,16 @@ impl CallMediaHandle {
 
     pub fn detach_peer(&self) {
         self.tx.send(Command::Detach).ok();
+    }
+
+    /// Records what the caller says to `path` (a voice message; no peer needed) until
+    /// [`CallMediaHandle::end_message`] or the end of the call.
+    pub fn record_message(&self, path: PathBuf) {
+        self.tx.send(Command::Message(Some(path))).ok();
+    }
+
+    pub fn end_message(&self) {
+        self.tx.send(Command::Message(None)).ok();
     }
 
     /// A re-INVITE changed a leg's address or hold state.
@@ -294,6 +306,23 @@ impl CallShared {
                 core.peer = None;
             }
             Command::Update(leg, remote, hold) => core.media.update_leg(leg, remote, hold, now),
+            Command::Message(Some(path)) => match Recorder::create(&path) {
+                Ok(r) => {
+                    STATS.recordings.fetch_add(1, Ordering::Relaxed);
+                    core.recording_path = Some(path);
+                    core.recorder = Some(r);
+                    core.media.record_message(true, now);
+                }
+                Err(e) => warn!(error = %e, "voice message not recorded"),
+            },
+            Command::Message(None) => {
+                core.media.record_message(false, now);
+                if let Some(r) = core.recorder.take()
+                    && let Err(e) = r.finish()
+                {
+                    warn!(error = %e, "voice message not finished");
+                }
+            }
         }
         self.settle(&mut core);
     }

@@ -46,6 +46,8 @@ enum Ev {
     Acd(CallCmd),
     /// The ring timer of round `n` fired.
     RingTimeout(u32),
+    /// The voice message reached its longest.
+    MessageFull,
     /// Time to ring round `n`.
     Ring(u32),
     Shutdown,
@@ -74,7 +76,13 @@ enum Phase {
     Bridged(usize),
     /// A closing prompt plays, then BYE with this reason.
     Closing(EndReason),
+    /// The caller leaves a voice message: the prompt plays, then (`recording`) their voice is
+    /// recorded until `#`, hang-up or `MESSAGE_MAX`.
+    Message { recording: bool },
 }
+
+/// The longest voice message a caller may leave.
+const MESSAGE_MAX: Duration = Duration::from_secs(60);
 
 /// What a queue or transfer rings, beside the registered agents of `group`.
 struct RingPlan {
@@ -554,6 +562,7 @@ impl Call {
                 Phase::Closing(reason) => {
                     self.outcome = Some((reason, 200));
                 }
+                Phase::Message { recording: false } => self.start_message(),
                 Phase::Queue => {
                     // An announcement ended: back to the music.
                     self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
@@ -594,6 +603,11 @@ impl Call {
                 }
             }
             Ev::RingTimeout(_) => {}
+            Ev::MessageFull => {
+                if matches!(self.phase, Phase::Message { recording: true }) {
+                    self.end_message();
+                }
+            }
             Ev::Ring(round) if round == self.round + 1 => {
                 if matches!(self.phase, Phase::Queue) {
                     self.ring_round().await;
@@ -611,6 +625,10 @@ impl Call {
     }
 
     async fn on_digit(&mut self, digit: char) {
+        if matches!(self.phase, Phase::Message { recording: true }) && digit == '#' {
+            self.end_message();
+            return;
+        }
         if matches!(self.phase, Phase::Queue) {
             let key = self.core.acd.get().and_then(|a| a.callback_key());
             if let (Some(q), Some(k)) = (&self.acd, key)
@@ -810,6 +828,15 @@ impl Call {
                 }
                 self.hang_up_legs(None).await;
                 self.route_extra.push(format!("acd:{action}"));
+                if action == "message" && self.media.recordings_dir.is_some() {
+                    self.phase = Phase::Message { recording: false };
+                    let (id, missing) = self.handle.play(&["leave_message".to_string()], false);
+                    self.playing = id;
+                    if !missing.is_empty() {
+                        self.start_message();
+                    }
+                    return;
+                }
                 let (prompt, reason) = match action.as_str() {
                     "callback" | "message" => ("callback_promise", EndReason::QueueTimeout),
                     _ => (GOODBYE, EndReason::QueueTimeout),
@@ -975,6 +1002,38 @@ impl Call {
             tokio::time::sleep(retry).await;
             ev.send(Ev::Ring(next)).ok();
         });
+    }
+
+    /// After the message prompt: record the caller's voice (its path goes on the call record,
+    /// whose id is the callback item's tag) for at most `MESSAGE_MAX`.
+    fn start_message(&mut self) {
+        let Some(dir) = self.media.recordings_dir.as_ref() else {
+            return;
+        };
+        let day = chrono::Utc::now().format("%Y/%m/%d").to_string();
+        let path = dir
+            .join("messages")
+            .join(day)
+            .join(format!("{}.wav", self.record.id()));
+        self.record.recording(path.display().to_string());
+        self.handle.record_message(path);
+        self.phase = Phase::Message { recording: true };
+        let ev = self.ev_tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(MESSAGE_MAX).await;
+            ev.send(Ev::MessageFull).ok();
+        });
+    }
+
+    /// The message is complete (`#` or its longest): thank the caller and hang up.
+    fn end_message(&mut self) {
+        self.handle.end_message();
+        self.phase = Phase::Closing(EndReason::QueueTimeout);
+        let (id, missing) = self.handle.play(&["callback_promise".to_string()], false);
+        self.playing = id;
+        if !missing.is_empty() {
+            self.outcome = Some((EndReason::QueueTimeout, 200));
+        }
     }
 
     /// Plays goodbye, then hangs up with `reason`.
