@@ -31,8 +31,20 @@ impl Loaded {
             ),
             None => "IVR disabled".to_string(),
         };
+        let acd = match &self.sip.acd {
+            Some(a) => {
+                let queues: Vec<String> = a
+                    .engine
+                    .queues
+                    .iter()
+                    .map(|q| format!("{} ({})", q.name, q.strategy))
+                    .collect();
+                format!(", ACD queues: {}", queues.join(", "))
+            }
+            None => String::new(),
+        };
         format!(
-            "{} agents, {} hotline lines, SIP on {:?}, {ivr}",
+            "{} agents, {} hotline lines, SIP on {:?}, {ivr}{acd}",
             self.agents, self.lines, self.sip.udp
         )
     }
