@@ -789,3 +789,21 @@ fn a_caller_past_the_max_wait_leaves_a_voice_message_that_becomes_a_callback() -
     assert_eq!(calls[0]["tag"], r[0].id.as_str(), "{snap}");
     Ok(())
 }
+
+#[test]
+fn an_agent_whose_registration_expires_is_logged_out() -> Result<()> {
+    // The registrar grants at most 2 s: the phone never refreshes, the binding expires.
+    let hl = Hotline::start_with(
+        "",
+        &[
+            ("HOTLINE_REGISTRAR__MIN_EXPIRES", "1"),
+            ("HOTLINE_REGISTRAR__MAX_EXPIRES", "2"),
+            ("HOTLINE_REGISTRAR__DEFAULT_EXPIRES", "2"),
+        ],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", free_udp_port())?;
+    wait_state(&hl, "1001", "ready", Duration::from_secs(2))?;
+    wait_state(&hl, "1001", "logged_out", Duration::from_secs(6))?;
+    Ok(())
+}
