@@ -775,9 +775,7 @@ impl CallMedia {
 
     /// Whether the 20 ms grid has work: a prompt, a detector or a recorder.
     fn ticking(&self) -> bool {
-        matches!(self.source, Source::Prompt(_))
-            || self.inband.is_some()
-            || self.recording()
+        matches!(self.source, Source::Prompt(_)) || self.inband.is_some() || self.recording()
     }
 
     fn rtp_deadline(&self) -> Micros {

@@ -513,7 +513,10 @@ fn a_voice_message_is_recorded_without_a_peer_and_only_while_asked() {
     w.m.record_message(true, w.now);
     record(&mut w, 20, 70);
     let n = frames(&w);
-    assert!((45..=51).contains(&n), "a frame per tick of the message: {n}");
+    assert!(
+        (45..=51).contains(&n),
+        "a frame per tick of the message: {n}"
+    );
     let last = w.events.iter().rev().find_map(|e| match e {
         MediaEvent::Record { caller, heard } => Some((caller.clone(), heard.clone())),
         _ => None,
