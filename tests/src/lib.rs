@@ -5,7 +5,7 @@
 //! first); `HOTLINE_BIN` overrides the path.
 
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -727,4 +727,25 @@ pub fn free_even_port() -> u16 {
             return p;
         }
     }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; the whole raw response (status line, headers,
+/// body).
+pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<String> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// A GET's raw response.
+pub fn http_get(addr: SocketAddr, path: &str) -> Result<String> {
+    http_request(addr, "GET", path, "")
 }

@@ -7,8 +7,8 @@
 use anyhow::{Context, Result, bail};
 use hotline_cdr::EndReason;
 use hotline_tests::{
-    Hotline, SippArgs, free_even_port, free_udp_port, phone, register_agent, repo_root, sipp_run,
-    sipp_spawn,
+    Hotline, SippArgs, free_even_port, free_udp_port, http_get, http_request, phone,
+    register_agent, repo_root, sipp_run, sipp_spawn,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -18,15 +18,7 @@ use std::time::{Duration, Instant};
 
 /// One HTTP request; (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
+    let out = http_request(addr, method, path, body)?;
     let status = out
         .split_whitespace()
         .nth(1)
@@ -108,6 +100,28 @@ fn caller_0(dir: &std::path::Path) -> Result<String> {
     Ok(scen.display().to_string())
 }
 
+/// ivr_caller_wait_bye.xml with key 0 first and `steps` (SIPp XML) before it waits for the BYE.
+fn waiting_caller_then(steps: &str) -> Result<String> {
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller_wait_bye.xml"))?
+        .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
+    Ok(text.replace(
+        "  <recv request=\"BYE\"",
+        &format!("{steps}  <recv request=\"BYE\""),
+    ))
+}
+
+/// SIPp XML sending `key` as an in-dialog SIP INFO (application/dtmf-relay) and taking its 200.
+fn info_key(key: &str) -> String {
+    format!(
+        "  <send retrans=\"500\">\n    <![CDATA[\n\n      \
+         INFO [next_url] SIP/2.0\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n      \
+         [routes]\n      From: \"sipp citizen\" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n      \
+         To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n      CSeq: 2 INFO\n      \
+         Max-Forwards: 70\n      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      \
+         Signal={key}\n      Duration=160\n\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n"
+    )
+}
+
 #[test]
 fn twenty_callers_are_served_by_five_agents_one_call_at_a_time() -> Result<()> {
     let ids = ["2001", "2002", "2003", "2004", "2005"];
@@ -181,7 +195,7 @@ fn twenty_callers_are_served_by_five_agents_one_call_at_a_time() -> Result<()> {
     let want = "hotline_acd_calls_today{queue=\"default\",outcome=\"answered\"} 20";
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let text = http_raw(hl.http, "/metrics")?;
+        let text = http_get(hl.http, "/metrics")?;
         if text.contains(want) {
             break;
         }
@@ -190,18 +204,6 @@ fn twenty_callers_are_served_by_five_agents_one_call_at_a_time() -> Result<()> {
     }
     drop(agents);
     Ok(())
-}
-
-fn http_raw(addr: SocketAddr, path: &str) -> Result<String> {
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
 }
 
 #[test]
@@ -449,22 +451,13 @@ fn agent_states_and_callbacks_survive_a_restart() -> Result<()> {
             "{\"reason\": \"会议\"}",
         )?;
         assert_eq!(code, 200, "{body}");
-        let text =
-            std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller_wait_bye.xml"))?
-                .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
         let scen = dir.join("caller_0_then_1.xml");
         // 0 to an agent, then 1 (the callback key) while queued, as a SIP INFO: a second
         // RFC 4733 pcap would replay the first one's timestamps, the same press to a receiver.
-        let info = "  <pause milliseconds=\"5000\"/>\n  <send retrans=\"500\">\n    <![CDATA[\n\n      \
-            INFO [next_url] SIP/2.0\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n      \
-            [routes]\n      From: \"sipp citizen\" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n      \
-            To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n      CSeq: 2 INFO\n      \
-            Max-Forwards: 70\n      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      \
-            Signal=1\n      Duration=160\n\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n";
-        let text = text.replace(
-            "  <recv request=\"BYE\"",
-            &format!("{info}  <recv request=\"BYE\""),
-        );
+        let text = waiting_caller_then(&format!(
+            "  <pause milliseconds=\"5000\"/>\n{}",
+            info_key("1")
+        ))?;
         std::fs::write(&scen, text)?;
         let args = SippArgs::new(&scen.display().to_string())
             .to(hl.sip_udp)
@@ -734,19 +727,9 @@ fn a_caller_past_the_max_wait_leaves_a_voice_message_that_becomes_a_callback() -
     assert!(status.success(), "sox");
     // 0 (to an agent; nobody is logged in), the 4 s queue prompt, 3 s in the queue, the 5 s
     // message prompt; then 3 s of a 440 Hz tone as the message, and # to end it.
-    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/ivr_caller_wait_bye.xml"))?
-        .replace("dtmf_2833_2.pcap", "dtmf_2833_0.pcap");
     let speak = "  <pause milliseconds=\"13500\"/>\n  <nop>\n    <action>\n      <exec rtp_stream=\"tone-ulaw.wav,-1,0\"/>\n    </action>\n  </nop>\n  \
-        <pause milliseconds=\"3000\"/>\n  <nop>\n    <action>\n      <exec rtp_stream=\"pause\"/>\n    </action>\n  </nop>\n  \
-        <send retrans=\"500\">\n    <![CDATA[\n\n      INFO [next_url] SIP/2.0\n      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n      \
-        [routes]\n      From: \"sipp citizen\" <sip:1390000[call_number]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n      \
-        To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n      Call-ID: [call_id]\n      CSeq: 2 INFO\n      \
-        Max-Forwards: 70\n      Content-Type: application/dtmf-relay\n      Content-Length: [len]\n\n      \
-        Signal=#\n      Duration=160\n\n    ]]>\n  </send>\n  <recv response=\"200\"/>\n";
-    let text = text.replace(
-        "  <recv request=\"BYE\"",
-        &format!("{speak}  <recv request=\"BYE\""),
-    );
+        <pause milliseconds=\"3000\"/>\n  <nop>\n    <action>\n      <exec rtp_stream=\"pause\"/>\n    </action>\n  </nop>\n";
+    let text = waiting_caller_then(&format!("{speak}{}", info_key("#")))?;
     let scen = dir.join("caller_message.xml");
     std::fs::write(&scen, text)?;
     let args = SippArgs::new(&scen.display().to_string())

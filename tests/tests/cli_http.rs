@@ -2,8 +2,8 @@
 //! prints the HA1 lines; `/health` and `/metrics` answer over HTTP.
 
 use anyhow::Result;
-use hotline_tests::{Hotline, options_ping};
-use std::io::{Read, Write};
+use hotline_tests::{Hotline, http_get, options_ping};
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn hotline() -> Command {
@@ -85,18 +85,6 @@ fn passwd_prints_digest_hashes_not_the_password() -> Result<()> {
     );
     assert!(!text.contains("demo1001"));
     Ok(())
-}
-
-fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<String> {
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut body = String::new();
-    s.read_to_string(&mut body)?;
-    Ok(body)
 }
 
 #[test]

@@ -5,22 +5,10 @@
 use anyhow::{Context, Result};
 use hotline_cdr::EndReason;
 use hotline_tests::{
-    Hotline, SippArgs, free_even_port, free_udp_port, phone, repo_root, sipp_run, sipp_spawn,
+    Hotline, SippArgs, free_even_port, free_udp_port, http_get, phone, repo_root, sipp_run,
+    sipp_spawn,
 };
-use std::io::{Read, Write};
 use std::time::Duration;
-
-fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<String> {
-    let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
-}
 
 fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines()

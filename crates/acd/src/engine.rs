@@ -560,10 +560,8 @@ impl Acd {
         }
     }
 
-    /// The caller was answered outside the ACD (a remote seat or utility line rung in
-    /// parallel, 双线并行): out of the queue without counting as answered or abandoned here
-    /// (counted as overflowed out); ringing agents are cancelled.
-    pub fn answered_elsewhere(&mut self, call: CallId, now: Millis) -> Result<(), AcdError> {
+    /// A live caller still waiting (or ringing an agent): the calls that can leave the queue.
+    fn check_caller_waiting(&self, call: CallId) -> Result<(), AcdError> {
         let c = self.calls.get(&call).ok_or(AcdError::NoCall(call))?;
         if !c.live() || matches!(c.state, CallState::Connected(_)) {
             return Err(AcdError::BadCallState {
@@ -571,6 +569,14 @@ impl Acd {
                 state: self.call_state_name(c).into(),
             });
         }
+        Ok(())
+    }
+
+    /// The caller was answered outside the ACD (a remote seat or utility line rung in
+    /// parallel, 双线并行): out of the queue without counting as answered or abandoned here
+    /// (counted as overflowed out); ringing agents are cancelled.
+    pub fn answered_elsewhere(&mut self, call: CallId, now: Millis) -> Result<(), AcdError> {
+        self.check_caller_waiting(call)?;
         let freed = self.take_back_offers(call);
         let c = self.calls.remove(&call).expect("checked above");
         let qu = &mut self.queues[c.queue];
@@ -590,13 +596,7 @@ impl Acd {
     /// The caller asked for a callback (a key while waiting): they hang up and their place
     /// is kept as a callback work item.
     pub fn request_callback(&mut self, call: CallId, now: Millis) -> Result<(), AcdError> {
-        let c = self.calls.get(&call).ok_or(AcdError::NoCall(call))?;
-        if !c.live() || matches!(c.state, CallState::Connected(_)) {
-            return Err(AcdError::BadCallState {
-                call,
-                state: self.call_state_name(c).into(),
-            });
-        }
+        self.check_caller_waiting(call)?;
         let freed = self.take_back_offers(call);
         self.leave(call, LeaveAction::Callback, LeaveWhy::Requested, now);
         self.free_reserved(call, freed, now);
