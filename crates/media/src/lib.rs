@@ -12,6 +12,7 @@ pub mod digit;
 pub mod dtmf_detect;
 pub mod g711;
 pub mod jitter;
+pub mod mixer;
 pub mod rtcp;
 pub mod rtp_stats;
 pub mod rtp_stream;
