@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 #[derive(Clone)]
-pub struct AcdState(pub Option<AcdHandle>);
+pub struct AcdState(pub Option<AcdHandle>, pub hotline_sip::Calls);
 
 pub fn router(state: AcdState) -> Router {
     Router::new()
@@ -40,6 +40,8 @@ pub fn router(state: AcdState) -> Router {
         )
         .route("/api/acd/supervisor/agents/{id}/state", post(force_state))
         .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
+        .route("/api/calls/{record}/emergency", post(emergency_by_call))
+        .route("/api/acd/agents/{id}/emergency", post(emergency_by_agent))
         .with_state(state)
 }
 
@@ -340,5 +342,84 @@ async fn stream(mut socket: WebSocket, h: AcdHandle) {
                 _ => {}
             },
         }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct EmergencyBody {
+    number: Option<String>,
+}
+
+/// One-key transfer (话务转接, T5) of a call by its record id: answered once the emergency
+/// line's trunk answers (200) or fails (502, the caller stays with the agent). Needs neither
+/// the database nor the ACD.
+async fn emergency_by_call(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    let b: EmergencyBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(number) = b.number else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`number` is required (110, 119, 120, 122 or 12122)",
+        );
+    };
+    transfer(&s.1, &record, &number).await
+}
+
+/// The same for the call an agent is talking on (the desktop's one key).
+async fn emergency_by_agent(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let b: EmergencyBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(number) = b.number else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`number` is required (110, 119, 120, 122 or 12122)",
+        );
+    };
+    let snap = match h.snapshot().await {
+        Ok(s) => s,
+        Err(e) => return api_error(e),
+    };
+    let Some(agent) = snap.agents.iter().find(|a| a.id == id) else {
+        return error(StatusCode::NOT_FOUND, format!("no agent `{id}`"));
+    };
+    let hotline_acd::AgentState::Talking { call } = agent.state else {
+        return error(
+            StatusCode::CONFLICT,
+            format!("agent `{id}` is not on a call ({})", agent.state),
+        );
+    };
+    let Some(view) = snap.calls.iter().find(|c| c.id == call) else {
+        return error(
+            StatusCode::CONFLICT,
+            format!("agent `{id}`'s call just ended"),
+        );
+    };
+    transfer(&s.1, &view.tag, &number).await
+}
+
+async fn transfer(calls: &hotline_sip::Calls, record: &str, number: &str) -> Response {
+    match calls.emergency_transfer(record, number).await {
+        Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
+        Err(hotline_sip::CallControlError::NoCall(r)) => {
+            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, e),
     }
 }

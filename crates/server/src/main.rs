@@ -170,7 +170,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         loaded.database_url.clone(),
         sip.udp_addrs().to_vec(),
     );
-    let acd = acd_api::AcdState(sip.acd());
+    let acd = acd_api::AcdState(sip.acd(), sip.calls());
     let http_cancel = tokio_util::sync::CancellationToken::new();
     let http_task = {
         let cancel = http_cancel.clone();

@@ -48,6 +48,10 @@ enum Ev {
     RingTimeout(u32),
     /// The voice message reached its longest.
     MessageFull,
+    /// A request from the HTTP API (one-key emergency transfer).
+    Control(CallControl),
+    /// The emergency trunk rung on leg `i` did not answer in time.
+    TransferTimeout(usize),
     /// Time to ring round `n`.
     Ring(u32),
     Shutdown,
@@ -83,6 +87,24 @@ enum Phase {
 
 /// The longest voice message a caller may leave.
 const MESSAGE_MAX: Duration = Duration::from_secs(60);
+
+/// What the API asks of a call in progress.
+pub(crate) enum CallControl {
+    /// One-key transfer (话务转接, T5): move the caller to the trunk of an emergency line
+    /// (110, 119, 120, 122, 12122), caller ID kept. Answered when the trunk answers (the
+    /// number) or fails (why).
+    Emergency {
+        number: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+}
+
+/// An emergency transfer ringing its trunk; the caller stays with the agent meanwhile.
+struct EmergencyTransfer {
+    leg: usize,
+    number: String,
+    reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+}
 
 /// What a queue or transfer rings, beside the registered agents of `group`.
 struct RingPlan {
@@ -244,6 +266,21 @@ pub(crate) async fn entry(
         .unwrap_or_else(|e| e.into_inner())
         .insert(record.id().to_string(), token.clone());
     {
+        let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel::<CallControl>();
+        core.controls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(record.id().to_string(), ctl_tx);
+        let ev = ev_tx.clone();
+        tokio::spawn(async move {
+            while let Some(c) = ctl_rx.recv().await {
+                if ev.send(Ev::Control(c)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    {
         let ev = ev_tx.clone();
         tokio::spawn(async move {
             token.cancelled().await;
@@ -293,6 +330,7 @@ pub(crate) async fn entry(
         playing: 0,
         acd: None,
         priority: 0,
+        transfer: None,
     };
     call.local_port = call.handle.caller_port();
 
@@ -428,6 +466,7 @@ struct Call {
     acd: Option<QueuedCall>,
     /// Caller priority from the dialplan (`priority` variable, 0..=9).
     priority: u8,
+    transfer: Option<EmergencyTransfer>,
 }
 
 impl Call {
@@ -603,6 +642,17 @@ impl Call {
                 }
             }
             Ev::RingTimeout(_) => {}
+            Ev::Control(CallControl::Emergency { number, reply }) => {
+                self.emergency(number, reply).await
+            }
+            Ev::TransferTimeout(i) => {
+                if self.transfer.as_ref().is_some_and(|t| t.leg == i) && !self.legs[i].done {
+                    self.legs[i].dialog.hangup().await.ok();
+                    self.legs[i].done = true;
+                    self.legs[i].cancelled = true;
+                    self.transfer_failed("no answer".into());
+                }
+            }
             Ev::MessageFull => {
                 if matches!(self.phase, Phase::Message { recording: true }) {
                     self.end_message();
@@ -1036,6 +1086,134 @@ impl Call {
         }
     }
 
+    /// Starts the one-key emergency transfer: rings the line's trunk with the caller's number
+    /// as From; the caller goes on talking to the agent until it answers.
+    async fn emergency(
+        &mut self,
+        number: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    ) {
+        let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
+            let _ = reply.send(Err(why));
+        };
+        if !matches!(self.phase, Phase::Bridged(_)) {
+            return refuse(reply, "the caller is not talking to an agent".into());
+        }
+        if self.transfer.is_some() {
+            return refuse(reply, "a transfer is already ringing".into());
+        }
+        let Some(line) = self.core.cfg.numbers.line(&number) else {
+            return refuse(reply, format!("`{number}` is not a line of the annex"));
+        };
+        let Some(trunk) = line.trunk.filter(|_| line.mode == "emergency") else {
+            return refuse(
+                reply,
+                format!(
+                    "`{number}` is not an emergency line with a trunk (110, 119, 120, 122, 12122)"
+                ),
+            );
+        };
+        let Some(target) = self.resolve(&trunk).await else {
+            return refuse(
+                reply,
+                format!("the trunk `{trunk}` of {number} cannot be reached"),
+            );
+        };
+        match self.media.ports.allocate() {
+            Ok(p) => self.peer_pair = Some(p),
+            Err(e) => return refuse(reply, format!("no RTP port for the trunk: {e}")),
+        }
+        let Some(i) = self.invite(number.clone(), target, None) else {
+            self.peer_pair = None;
+            return refuse(reply, format!("cannot send the INVITE to {trunk}"));
+        };
+        info!(record = %self.record.id(), %number, "emergency transfer ringing");
+        self.route_extra.push(format!("emergency:{number}"));
+        self.transfer = Some(EmergencyTransfer {
+            leg: i,
+            number,
+            reply,
+        });
+        let ev = self.ev_tx.clone();
+        let t = self.core.cfg.ring_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            ev.send(Ev::TransferTimeout(i)).ok();
+        });
+    }
+
+    /// The trunk answered (the caller is bridged to it, the agent released) or failed (the
+    /// caller stays with the agent).
+    async fn transfer_done(&mut self, i: usize, resp: Option<Response>) {
+        self.legs[i].done = true;
+        let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
+        if !(200..300).contains(&code) {
+            if !self.legs[i].cancelled {
+                self.transfer_failed(format!("the trunk answered {code}"));
+            }
+            return;
+        }
+        let body = resp
+            .as_ref()
+            .map(|r| String::from_utf8_lossy(&r.body).to_string())
+            .unwrap_or_default();
+        let (Some(pair), Phase::Bridged(agent_leg)) = (self.peer_pair.take(), &self.phase) else {
+            self.legs[i].dialog.hangup().await.ok();
+            self.transfer_failed("the call moved on meanwhile".into());
+            return;
+        };
+        let agent_leg = *agent_leg;
+        let offer = LocalOffer {
+            ip: pair.local_ip(),
+            port: pair.rtp_port(),
+            codecs: vec![self.codec],
+            telephone_event: true,
+            direction: Direction::SendRecv,
+        };
+        let session = match offer.accept(&body) {
+            Ok(s) => s,
+            Err(e) => {
+                self.legs[i].dialog.hangup().await.ok();
+                self.transfer_failed(format!("the trunk's SDP answer: {e}"));
+                return;
+            }
+        };
+        self.bridged_peer_port = Some(pair.rtp_port());
+        let peer = LegConfig {
+            remote: remote_addr(session.remote_ip, session.remote_port),
+            codec: session.codec,
+            pt: session.pt,
+            te_pt: session.telephone_event_pt,
+            ssrc: rand::random(),
+            initial_seq: rand::random(),
+            initial_ts: rand::random(),
+            latch: true,
+        };
+        // The recording goes on (the caller and, now, the dispatcher).
+        self.handle.attach_peer(pair, peer, None);
+        self.legs[agent_leg].dialog.hangup().await.ok();
+        self.legs[agent_leg].done = true;
+        self.phase = Phase::Bridged(i);
+        let t = self.transfer.take().expect("checked by the caller");
+        self.route_extra.push(format!("answered:{}", t.number));
+        info!(record = %self.record.id(), number = %t.number, "emergency transfer answered");
+        // The agent is free (wrap-up); the call record stays theirs (first contact).
+        drop(self.acd.take());
+        let _ = t.reply.send(Ok(t.number));
+    }
+
+    fn transfer_failed(&mut self, why: String) {
+        self.peer_pair = None;
+        if let Some(t) = self.transfer.take() {
+            info!(record = %self.record.id(), number = %t.number, %why, "emergency transfer failed");
+            self.route_extra
+                .push(format!("emergency-failed:{}", t.number));
+            let _ = t
+                .reply
+                .send(Err(format!("{} did not take the call: {why}", t.number)));
+        }
+    }
+
     /// Plays goodbye, then hangs up with `reason`.
     fn close(&mut self, reason: EndReason) {
         self.phase = Phase::Closing(reason);
@@ -1122,6 +1300,10 @@ impl Call {
     }
 
     async fn on_leg_done(&mut self, i: usize, resp: Option<Response>) {
+        if self.transfer.as_ref().is_some_and(|t| t.leg == i) {
+            self.transfer_done(i, resp).await;
+            return;
+        }
         let Some(l) = self.legs.get_mut(i) else {
             return;
         };
@@ -1290,6 +1472,16 @@ impl Call {
             .remove(self.record.id());
         for l in &self.legs {
             self.dialogs.remove_dialog(&l.dialog.id());
+        }
+        self.core
+            .controls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(self.record.id());
+        if let Some(t) = self.transfer.take() {
+            let _ = t
+                .reply
+                .send(Err("the call ended before the trunk answered".into()));
         }
         // Talk over (or the caller gone): the ACD releases the agent into wrap-up.
         drop(self.acd.take());

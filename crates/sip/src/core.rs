@@ -46,6 +46,9 @@ pub(crate) struct Core {
     /// B2BUA calls in progress, so shutdown can hang them up.
     pub calls: Mutex<HashMap<String, CancellationToken>>,
     next_id: AtomicU64,
+    /// Calls in the IVR path by record id: how the API reaches a call in progress.
+    pub controls:
+        Mutex<HashMap<String, tokio::sync::mpsc::UnboundedSender<crate::anchored::CallControl>>>,
     /// The ACD, set once at start when configured.
     pub acd: std::sync::OnceLock<crate::acd::AcdHandle>,
     /// A random prefix so record ids from different runs never collide.
@@ -73,6 +76,7 @@ impl Core {
             calls: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             acd: std::sync::OnceLock::new(),
+            controls: Mutex::new(HashMap::new()),
             id_prefix,
         }
     }

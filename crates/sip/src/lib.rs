@@ -59,6 +59,55 @@ pub enum SipError {
     Acd(#[from] hotline_acd::AcdError),
 }
 
+/// A handle on the calls in progress.
+#[derive(Clone)]
+pub struct Calls {
+    core: std::sync::Weak<Core>,
+}
+
+/// Why a call could not be controlled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallControlError {
+    #[error("no call {0} in progress")]
+    NoCall(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl Calls {
+    /// One-key emergency transfer of call `record` to the trunk of `number`; waits for the
+    /// trunk's answer (or failure) and returns the number the caller is now with.
+    pub async fn emergency_transfer(
+        &self,
+        record: &str,
+        number: &str,
+    ) -> Result<String, CallControlError> {
+        let tx = self
+            .core
+            .upgrade()
+            .and_then(|c| {
+                c.controls
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(record)
+                    .cloned()
+            })
+            .ok_or_else(|| CallControlError::NoCall(record.to_string()))?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send(anchored::CallControl::Emergency {
+            number: number.to_string(),
+            reply,
+        })
+        .map_err(|_| CallControlError::NoCall(record.to_string()))?;
+        match rx.await {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(why)) => Err(CallControlError::Refused(why)),
+            Err(_) => Err(CallControlError::NoCall(record.to_string())),
+        }
+    }
+}
+
 /// A running SIP service.
 pub struct SipServer {
     core: Arc<Core>,
@@ -218,6 +267,13 @@ impl SipServer {
             udp_addrs,
             tcp_addrs,
         })
+    }
+
+    /// Control of calls in progress (the API's one-key emergency transfer).
+    pub fn calls(&self) -> Calls {
+        Calls {
+            core: Arc::downgrade(&self.core),
+        }
     }
 
     /// The ACD, when the configuration has one.

@@ -1,0 +1,182 @@
+//! One-key emergency transfer (话务转接, T5) with the database down: an agent talking to a
+//! citizen presses the key for 110; the hotline rings 110's trunk with the citizen's number,
+//! bridges the citizen to the dispatcher when it answers, releases the agent, and the call
+//! record (spooled, the database being away) says so.
+
+use anyhow::{Context, Result, bail};
+use hotline_tests::{
+    Hotline, SippArgs, free_even_port, free_udp_port, http_request, phone, repo_root, sipp_spawn,
+};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn post(hl: &Hotline, path: &str, body: &str) -> Result<(u16, Value)> {
+    let out = http_request(hl.http, "POST", path, body)?;
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("status")?;
+    let json = out
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .context("a JSON body")?;
+    Ok((code, serde_json::from_str(json)?))
+}
+
+fn agent_state(hl: &Hotline, id: &str) -> Result<String> {
+    let out = http_request(hl.http, "GET", "/api/acd", "")?;
+    let json = out.lines().find(|l| l.starts_with('{')).context("body")?;
+    let v: Value = serde_json::from_str(json)?;
+    let a = v["agents"]
+        .as_array()
+        .context("agents")?
+        .iter()
+        .find(|a| a["id"] == id)
+        .context("agent")?;
+    Ok(a["state"].as_str().unwrap_or_default().to_string())
+}
+
+fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = agent_state(hl, id)?;
+        if s == state {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("agent {id} is {s}, not {state}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
+    // The database: a PostgreSQL database that does not exist, which is what "down" looks
+    // like to the server; records go to the spool.
+    let base = std::env::var("TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db_url = format!(
+        "{}/hotline_absent_{}",
+        base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base),
+        std::process::id()
+    );
+    // 110's trunk: a SIPp dispatcher on loopback.
+    let trunk_port = free_udp_port();
+    let dir = tempfile::tempdir()?;
+    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
+        "sip:110@emergency-trunk.invalid",
+        &format!("sip:110@127.0.0.1:{trunk_port}"),
+    );
+    let numbers_path = dir.path().join("hotlines-test.toml");
+    std::fs::write(&numbers_path, numbers)?;
+    let numbers_env = numbers_path.display().to_string();
+    let hl = Hotline::start_in(
+        dir,
+        db_url,
+        "",
+        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
+    )?;
+    // The dispatcher answers, talks 3 s, hangs up; its messages are kept to read the From.
+    let trunk_log = dir.join("trunk-msgs.log");
+    let trunk = sipp_spawn(
+        &dir,
+        "trunk110",
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(trunk_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", "3000", "-trace_msg", "-message_file"])
+            .args(&[&trunk_log.display().to_string()])
+            .build(1),
+    )?;
+    let caller = sipp_spawn(
+        &dir,
+        "citizen",
+        &SippArgs::new("ivr_caller_wait_bye.xml")
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", free_even_port())
+            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+            .arg("-m", 1)
+            .into_args(),
+    )?;
+    wait_state(&hl, "1001", "talking")?;
+    // Not an emergency line: refused, the call goes on.
+    let (code, body) = post(
+        &hl,
+        "/api/acd/agents/1001/emergency",
+        "{\"number\": \"12366\"}",
+    )?;
+    assert_eq!(code, 502, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("emergency"),
+        "{body}"
+    );
+    let (code, body) = post(&hl, "/api/acd/agents/1001/emergency", "{}")?;
+    assert_eq!(code, 422, "{body}");
+    let (code, body) = post(
+        &hl,
+        "/api/acd/agents/1002/emergency",
+        "{\"number\": \"110\"}",
+    )?;
+    assert_eq!(code, 409, "1002 is on no call: {body}");
+    // The key: answered once 110 answers.
+    let (code, body) = post(
+        &hl,
+        "/api/acd/agents/1001/emergency",
+        "{\"number\": \"110\"}",
+    )?;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["to"], "110", "{body}");
+    let (code, out) = agent.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "the agent was released with a BYE:\n{out}");
+    wait_state(&hl, "1001", "ready")?;
+    let (code, out) = trunk.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "110 talked and hung up:\n{out}");
+    let (code, out) = caller.wait(Duration::from_secs(30))?;
+    assert_eq!(code, 0, "the citizen was with 110 until it hung up:\n{out}");
+    // Caller ID kept: the INVITE to 110 comes from the citizen's number.
+    let msgs = std::fs::read_to_string(&trunk_log)?;
+    let invite = msgs
+        .split("-----------------------------------------------")
+        .find(|m| m.contains("INVITE sip:110@"))
+        .context("the INVITE to 110")?;
+    let from = invite
+        .lines()
+        .find(|l| l.starts_with("From:"))
+        .context("From")?;
+    assert!(from.contains("sip:13900001@"), "{from}");
+    // The record, spooled while the database is away, names the transfer and the agent.
+    let spool = dir.join("spool").join(hotline_store::SPOOL_FILE);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let text = std::fs::read_to_string(&spool).unwrap_or_default();
+        if let Some(l) = text.lines().find(|l| l.contains("emergency:110")) {
+            break l.to_string();
+        }
+        if Instant::now() > deadline {
+            bail!("no spooled record with the transfer:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let rec: Value = serde_json::from_str(&line)?;
+    assert_eq!(
+        rec["agent"], "1001",
+        "first contact stays the agent's: {rec}"
+    );
+    let route = rec["route"].as_str().unwrap_or_default();
+    assert!(route.contains("emergency:110 > answered:110"), "{route}");
+    assert_eq!(rec["end_reason"], "callee_hangup", "{rec}");
+    Ok(())
+}
