@@ -67,6 +67,9 @@ enum Command {
     Update(LegId, Option<SocketAddr>, bool),
     /// Start (Some(path)) or end (None) a voice message from the caller.
     Message(Option<PathBuf>),
+    /// A third party on `pair`: the call becomes a mixed conference.
+    AttachSeat(Box<PortPair>, LegConfig),
+    DetachSeat,
 }
 
 /// Control of one call's media task. Dropping every handle ends the task.
@@ -130,6 +133,15 @@ impl CallMediaHandle {
         self.tx.send(Command::Message(Some(path))).ok();
     }
 
+    /// Brings a third party on `pair` into the call (三方通话): everyone hears the others.
+    pub fn attach_seat(&self, pair: PortPair, seat: LegConfig) {
+        self.tx.send(Command::AttachSeat(Box::new(pair), seat)).ok();
+    }
+
+    pub fn detach_seat(&self) {
+        self.tx.send(Command::DetachSeat).ok();
+    }
+
     pub fn end_message(&self) {
         self.tx.send(Command::Message(None)).ok();
     }
@@ -174,6 +186,7 @@ pub fn spawn_call(
             core: Mutex::new(CallCore {
                 media,
                 peer: None,
+                seat: None,
                 recorder: None,
                 recording_path: None,
                 playing: 0,
@@ -195,6 +208,7 @@ pub fn spawn_call(
 struct CallCore {
     media: CallMedia,
     peer: Option<Arc<PortPair>>,
+    seat: Option<Arc<PortPair>>,
     recorder: Option<Recorder>,
     recording_path: Option<PathBuf>,
     /// The play whose completion the session will report next.
@@ -220,6 +234,10 @@ impl CallShared {
             let pair: &PortPair = match t.leg {
                 LegId::Caller => &self.caller,
                 LegId::Peer => match core.peer.as_deref() {
+                    Some(p) => p,
+                    None => continue,
+                },
+                LegId::Seat => match core.seat.as_deref() {
                     Some(p) => p,
                     None => continue,
                 },
@@ -315,6 +333,14 @@ impl CallShared {
                 }
                 Err(e) => warn!(error = %e, "voice message not recorded"),
             },
+            Command::AttachSeat(pair, cfg) => {
+                core.media.attach_seat(cfg, now);
+                core.seat = Some(Arc::from(pair));
+            }
+            Command::DetachSeat => {
+                core.media.detach_seat();
+                core.seat = None;
+            }
             Command::Message(None) => {
                 core.media.record_message(false, now);
                 if let Some(r) = core.recorder.take()
@@ -357,6 +383,9 @@ async fn run(shared: Arc<CallShared>, mut rx: mpsc::UnboundedReceiver<Command>) 
     // Only this task's commands attach or detach the peer: a local copy, refreshed after each
     // command, saves taking the call's lock on every packet just to read it.
     let mut peer: Option<Arc<PortPair>> = None;
+    let mut seat: Option<Arc<PortPair>> = None;
+    let mut sbuf = vec![0u8; 2048];
+    let mut seat_rtcp_buf = vec![0u8; 1500];
     loop {
         tokio::select! {
             r = caller.rtp.recv_from(&mut cbuf) => {
@@ -386,10 +415,25 @@ async fn run(shared: Arc<CallShared>, mut rx: mpsc::UnboundedReceiver<Command>) 
                     shared.on_rtcp(LegId::Peer, from, &peer_rtcp_buf[..n]);
                 }
             }
+            r = recv_on(seat.as_deref().map(|p| &p.rtp), &mut sbuf) => {
+                if let (Ok((n, from)), Some(p)) = (r, seat.as_deref()) {
+                    shared.on_rtp(LegId::Seat, from, &sbuf[..n]);
+                    while let Ok((n, from)) = p.rtp.try_recv_from(&mut sbuf) {
+                        shared.on_rtp(LegId::Seat, from, &sbuf[..n]);
+                    }
+                }
+            }
+            r = recv_on(seat.as_deref().map(|p| &p.rtcp), &mut seat_rtcp_buf) => {
+                if let Ok((n, from)) = r {
+                    shared.on_rtcp(LegId::Seat, from, &seat_rtcp_buf[..n]);
+                }
+            }
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };
                 shared.on_command(cmd);
-                peer = shared.lock().peer.clone();
+                let core = shared.lock();
+                peer = core.peer.clone();
+                seat = core.seat.clone();
             }
         }
     }

@@ -90,6 +90,14 @@ impl Mixer {
         self.parts.iter().find(|p| p.id == id).map(|p| p.muted)
     }
 
+    /// What `id` said in the last mixed frame (None: silent or muted).
+    pub fn frame_of(&self, id: ParticipantId) -> Option<&[i16]> {
+        self.parts
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.frame.as_deref())
+    }
+
     pub fn len(&self) -> usize {
         self.parts.len()
     }

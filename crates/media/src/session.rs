@@ -23,6 +23,7 @@ use crate::digit::Digit;
 use crate::dtmf_detect::DtmfDetector;
 use crate::g711;
 use crate::jitter::{FRAME_SAMPLES, Frame, JitterBuffer, JitterConfig};
+use crate::mixer::{Mixer, ParticipantId};
 use crate::rtcp::{self, RtcpItem, SenderInfo};
 use crate::rtp_stats::ReceiverStats;
 use crate::rtp_stream::{OutboundStream, RtpHeader, RtpPacket};
@@ -49,6 +50,9 @@ pub enum LegId {
     Caller,
     /// Whoever the caller is bridged to (agent, remote seat, trunk).
     Peer,
+    /// A third party brought into the call (a unit's remote seat, 三方通话): with it the call
+    /// is a conference, mixed.
+    Seat,
 }
 
 /// How a key press reached us.
@@ -309,6 +313,33 @@ enum Source {
     Nothing,
     Prompt(Playlist),
     Peer,
+    /// Three (or more) parties: everyone gets the mix of the others.
+    Conference,
+}
+
+/// The mixer of a conference call and who is in it.
+struct Conference {
+    mixer: Mixer,
+    members: Vec<(LegId, ParticipantId)>,
+    /// Numbering of the mix "source", rewritten into each leg's stream.
+    seq: u16,
+    ts: u32,
+}
+
+impl Conference {
+    fn pid(&self, leg: LegId) -> Option<ParticipantId> {
+        self.members
+            .iter()
+            .find(|(l, _)| *l == leg)
+            .map(|(_, p)| *p)
+    }
+
+    fn leg(&self, pid: ParticipantId) -> Option<LegId> {
+        self.members
+            .iter()
+            .find(|(_, p)| *p == pid)
+            .map(|(l, _)| *l)
+    }
 }
 
 /// The media of one call. See the module documentation for the driving loop.
@@ -316,6 +347,8 @@ pub struct CallMedia {
     cfg: MediaConfig,
     caller: Leg,
     peer: Option<Leg>,
+    seat: Option<Leg>,
+    conf: Option<Conference>,
     source: Source,
     /// Synthetic numbering of the prompt "source", rewritten into the caller's stream.
     prompt_seq: u16,
@@ -339,6 +372,8 @@ impl CallMedia {
             cfg,
             caller: Leg::new(caller, jitter, now),
             peer: None,
+            seat: None,
+            conf: None,
             source: Source::Nothing,
             prompt_seq: 0,
             prompt_ts: 0,
@@ -420,6 +455,72 @@ impl CallMedia {
         if matches!(self.source, Source::Peer) {
             self.source = Source::Nothing;
         }
+        self.leave_conference(LegId::Peer);
+    }
+
+    /// Brings a third party into the call: from the next tick the caller, the peer (if any)
+    /// and the seat each hear the mix of the others. Each leg's stream goes on with its SSRC.
+    pub fn attach_seat(&mut self, seat: LegConfig, now: Micros) {
+        self.resync(now);
+        self.seat = Some(Leg::new(seat, self.cfg.jitter, now));
+        let mut mixer = Mixer::new(self.cfg.jitter);
+        let mut members = Vec::new();
+        for id in [LegId::Caller, LegId::Peer, LegId::Seat] {
+            if let Some(l) = self.leg_ref(id) {
+                members.push((id, mixer.add(l.cfg.codec)));
+            }
+        }
+        self.splice_caller_stream();
+        for l in [self.peer.as_mut(), self.seat.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            l.out.switch_source(FRAME_TS);
+        }
+        self.conf = Some(Conference {
+            mixer,
+            members,
+            seq: 0,
+            ts: 0,
+        });
+        self.source = Source::Conference;
+    }
+
+    /// The third party left: the caller and the peer go on (relayed again), or the caller
+    /// alone hears nothing until the next prompt.
+    pub fn detach_seat(&mut self) {
+        self.seat = None;
+        self.leave_conference(LegId::Seat);
+    }
+
+    pub fn has_seat(&self) -> bool {
+        self.seat.is_some()
+    }
+
+    /// `leg` is gone from the conference; with two parties left it stays mixed (the citizen
+    /// and the expert go on), with one it ends; with caller and peer left it is a relay again.
+    fn leave_conference(&mut self, leg: LegId) {
+        let Some(conf) = self.conf.as_mut() else {
+            return;
+        };
+        if let Some(pid) = conf.pid(leg) {
+            conf.mixer.remove(pid);
+            conf.members.retain(|(l, _)| *l != leg);
+        }
+        let left: Vec<LegId> = conf.members.iter().map(|(l, _)| *l).collect();
+        if left.len() >= 2 && left.contains(&LegId::Seat) {
+            return;
+        }
+        self.conf = None;
+        if self.peer.is_some() {
+            self.splice_caller_stream();
+            if let Some(p) = self.peer.as_mut() {
+                p.out.switch_source(FRAME_TS);
+            }
+            self.source = Source::Peer;
+        } else {
+            self.source = Source::Nothing;
+        }
     }
 
     pub fn has_peer(&self) -> bool {
@@ -442,6 +543,7 @@ impl CallMedia {
         match leg {
             LegId::Caller => Some(self.caller.stats),
             LegId::Peer => self.peer.as_ref().map(|p| p.stats),
+            LegId::Seat => self.seat.as_ref().map(|p| p.stats),
         }
     }
 
@@ -450,6 +552,7 @@ impl CallMedia {
         match leg {
             LegId::Caller => self.caller.cfg.remote,
             LegId::Peer => self.peer.as_ref().and_then(|p| p.cfg.remote),
+            LegId::Seat => self.seat.as_ref().and_then(|p| p.cfg.remote),
         }
     }
 
@@ -457,6 +560,15 @@ impl CallMedia {
         match leg {
             LegId::Caller => Some(&mut self.caller),
             LegId::Peer => self.peer.as_mut(),
+            LegId::Seat => self.seat.as_mut(),
+        }
+    }
+
+    fn leg_ref(&self, leg: LegId) -> Option<&Leg> {
+        match leg {
+            LegId::Caller => Some(&self.caller),
+            LegId::Peer => self.peer.as_ref(),
+            LegId::Seat => self.seat.as_ref(),
         }
     }
 
@@ -486,7 +598,12 @@ impl CallMedia {
                 Some(p) => p,
                 None => return,
             },
+            LegId::Seat => match self.seat.as_mut() {
+                Some(p) => p,
+                None => return,
+            },
         };
+        let conf = &mut self.conf;
         let events = &mut self.events;
         let Ok(pkt) = RtpPacket::parse(data) else {
             l.stats.rx_dropped += 1;
@@ -535,6 +652,12 @@ impl CallMedia {
                     source: DtmfSource::Rfc4733,
                 });
             }
+        } else if let Some(c) = conf.as_mut()
+            && let Some(pid) = c.pid(leg)
+        {
+            // In a conference audio goes to the mixer, not across.
+            c.mixer.push(pid, playout_clock(now), h.ts, pkt.payload);
+            return;
         } else if (leg == LegId::Caller && inband) || record {
             let codec = l.cfg.codec;
             let playout = playout_clock(now);
@@ -562,6 +685,8 @@ impl CallMedia {
         let (to_leg, dst) = match from {
             LegId::Caller => (LegId::Peer, peer),
             LegId::Peer => (LegId::Caller, &mut self.caller),
+            // A seat's audio only ever reaches the others through the mixer.
+            LegId::Seat => return,
         };
         let Some(dest) = dst.cfg.remote else { return };
         let pt = if is_event {
@@ -610,7 +735,7 @@ impl CallMedia {
             self.next_tick += FRAME_MICROS;
         }
         let timeout = self.cfg.rtp_timeout;
-        for leg in [LegId::Caller, LegId::Peer] {
+        for leg in [LegId::Caller, LegId::Peer, LegId::Seat] {
             let Some(l) = self.leg_mut(leg) else { continue };
             if !l.on_hold && !l.timed_out && now.saturating_sub(l.last_rx) >= timeout {
                 l.timed_out = true;
@@ -626,6 +751,7 @@ impl CallMedia {
         let legs = [
             (LegId::Caller, Some(&mut self.caller)),
             (LegId::Peer, self.peer.as_mut()),
+            (LegId::Seat, self.seat.as_mut()),
         ];
         for (id, l) in legs {
             let Some(l) = l else { continue };
@@ -671,10 +797,15 @@ impl CallMedia {
         match leg {
             LegId::Caller => Some(&self.caller.rx),
             LegId::Peer => self.peer.as_ref().map(|p| &p.rx),
+            LegId::Seat => self.seat.as_ref().map(|p| &p.rx),
         }
     }
 
     fn tick(&mut self, tick: Micros) {
+        if self.conf.is_some() {
+            self.conference_tick(tick);
+            return;
+        }
         // What the caller heard from a prompt in this tick, for the recorder.
         let mut heard_prompt = None;
         let recording_now = self.recording();
@@ -750,6 +881,64 @@ impl CallMedia {
         }
     }
 
+    /// One 20 ms frame of a conference: each member gets the mix of the others, in its own
+    /// stream; the recorder gets the caller and what the caller heard.
+    fn conference_tick(&mut self, tick: Micros) {
+        let Some(conf) = self.conf.as_mut() else {
+            return;
+        };
+        let mixed = conf.mixer.mix(playout_clock(tick));
+        let (seq, ts) = (conf.seq, conf.ts);
+        conf.seq = conf.seq.wrapping_add(1);
+        conf.ts = conf.ts.wrapping_add(FRAME_TS);
+        let record = self.cfg.record;
+        let caller_said = conf
+            .pid(LegId::Caller)
+            .and_then(|p| conf.mixer.frame_of(p))
+            .map(<[i16]>::to_vec);
+        let out: Vec<(LegId, Vec<u8>)> = mixed
+            .into_iter()
+            .filter_map(|m| conf.leg(m.to).map(|l| (l, m.payload)))
+            .collect();
+        let mut heard = None;
+        for (id, payload) in out {
+            if record && id == LegId::Caller {
+                heard = Some(decode(self.caller.cfg.codec, &payload));
+            }
+            let Some(leg) = self.leg_mut(id) else {
+                continue;
+            };
+            let src = RtpHeader {
+                marker: false,
+                pt: leg.cfg.pt,
+                seq,
+                ts,
+                ssrc: 0,
+            };
+            let hdr = leg.out.rewrite(&src);
+            let Some(dest) = leg.cfg.remote else { continue };
+            let mut data = Vec::with_capacity(12 + payload.len());
+            hdr.write_packet(&payload, &mut data);
+            leg.sent(tick, hdr.ts, data.len(), payload.len());
+            if id == LegId::Caller {
+                self.last_caller_tx = Some(tick);
+            }
+            self.transmits.push_back(Transmit {
+                leg: id,
+                dest,
+                data,
+                rtcp: false,
+                due: tick,
+            });
+        }
+        if record {
+            self.events.push_back(MediaEvent::Record {
+                caller: caller_said.unwrap_or_else(|| vec![0; FRAME_SAMPLES]),
+                heard: heard.unwrap_or_else(|| vec![0; FRAME_SAMPLES]),
+            });
+        }
+    }
+
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }
@@ -761,7 +950,7 @@ impl CallMedia {
     /// When [`CallMedia::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Micros {
         let mut next = self.rtp_deadline();
-        for l in [Some(&self.caller), self.peer.as_ref()]
+        for l in [Some(&self.caller), self.peer.as_ref(), self.seat.as_ref()]
             .into_iter()
             .flatten()
         {
@@ -775,12 +964,15 @@ impl CallMedia {
 
     /// Whether the 20 ms grid has work: a prompt, a detector or a recorder.
     fn ticking(&self) -> bool {
-        matches!(self.source, Source::Prompt(_)) || self.inband.is_some() || self.recording()
+        matches!(self.source, Source::Prompt(_))
+            || self.inband.is_some()
+            || self.recording()
+            || self.conf.is_some()
     }
 
     fn rtp_deadline(&self) -> Micros {
         let timeout = self.cfg.rtp_timeout;
-        [Some(&self.caller), self.peer.as_ref()]
+        [Some(&self.caller), self.peer.as_ref(), self.seat.as_ref()]
             .into_iter()
             .flatten()
             .filter(|l| !l.on_hold && !l.timed_out)

@@ -639,3 +639,187 @@ fn rtcp_reports_go_to_the_rtp_port_plus_one_every_few_seconds() {
         assert!((2_500_000..=7_500_000).contains(&gap), "{gap}");
     }
 }
+
+fn seat_leg() -> LegConfig {
+    LegConfig {
+        remote: Some(addr("127.0.0.1:8000")),
+        codec: Codec::Pcma,
+        pt: 8,
+        te_pt: None,
+        ssrc: 0x3333_3333,
+        initial_seq: 500,
+        initial_ts: 77,
+        latch: true,
+    }
+}
+
+/// The level a constant G.711 frame says, from its middle sample.
+fn level_of(codec: Codec, payload: &[u8]) -> i32 {
+    let code = payload[payload.len() / 2];
+    i32::from(match codec {
+        Codec::Pcmu => g711::ulaw_to_linear(code),
+        Codec::Pcma => g711::alaw_to_linear(code),
+    })
+}
+
+fn near(got: i32, want: i32) -> bool {
+    (got - want).abs() <= want.abs() / 16 + 16
+}
+
+/// 20 ms of talk from each leg that speaks (a constant level), `frames` times.
+fn talk(w: &mut World, from: u32, frames: u32, levels: &[(LegId, i16)]) {
+    for f in from..from + frames {
+        w.now = u64::from(f) * FRAME_MICROS;
+        for &(leg, lvl) in levels {
+            let (src, pt, ssrc, payload) = match leg {
+                LegId::Caller => ("127.0.0.1:4000", 0, 1, [g711::linear_to_ulaw(lvl); 160]),
+                LegId::Peer => ("127.0.0.1:6000", 0, 2, [g711::linear_to_ulaw(lvl); 160]),
+                _ => ("127.0.0.1:8000", 8, 3, [g711::linear_to_alaw(lvl); 160]),
+            };
+            w.rtp(
+                leg,
+                src,
+                &packet(pt, f as u16, f * 160, ssrc, false, &payload),
+            );
+        }
+        w.progress(w.now + FRAME_MICROS / 2);
+    }
+}
+
+fn last_level(w: &World, leg: LegId, codec: Codec) -> i32 {
+    let t = w.to(leg).into_iter().last().expect("packets to the leg");
+    let p = RtpPacket::parse(&t.data).unwrap();
+    level_of(codec, p.payload)
+}
+
+#[test]
+fn three_parties_each_hear_the_other_two_and_not_themselves() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    let all = [
+        (LegId::Caller, 1000),
+        (LegId::Peer, 2000),
+        (LegId::Seat, 4000),
+    ];
+    talk(&mut w, 0, 20, &all[..2]);
+    w.m.attach_seat(seat_leg(), w.now);
+    assert!(w.m.has_seat());
+    talk(&mut w, 20, 40, &all);
+    assert!(
+        near(last_level(&w, LegId::Caller, Codec::Pcmu), 6000),
+        "citizen: agent + expert"
+    );
+    assert!(
+        near(last_level(&w, LegId::Peer, Codec::Pcmu), 5000),
+        "agent: citizen + expert"
+    );
+    assert!(
+        near(last_level(&w, LegId::Seat, Codec::Pcma), 3000),
+        "expert, in A-law: the other two"
+    );
+    // One stream per leg across relay → mix: same SSRC, no gap in the sequence numbers.
+    let to_caller: Vec<_> = w
+        .to(LegId::Caller)
+        .iter()
+        .map(|t| RtpPacket::parse(&t.data).unwrap().header)
+        .collect();
+    assert!(to_caller.iter().all(|h| h.ssrc == 0x1111_1111));
+    for pair in to_caller.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq.wrapping_add(1), "{pair:?}");
+    }
+    let to_seat: Vec<_> = w
+        .to(LegId::Seat)
+        .iter()
+        .map(|t| RtpPacket::parse(&t.data).unwrap().header)
+        .collect();
+    assert!(to_seat.iter().all(|h| h.ssrc == 0x3333_3333 && h.pt == 8));
+}
+
+#[test]
+fn the_agent_leaves_and_the_citizen_and_the_expert_go_on() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    w.m.attach_seat(seat_leg(), 0);
+    let all = [
+        (LegId::Caller, 1000),
+        (LegId::Peer, 2000),
+        (LegId::Seat, 4000),
+    ];
+    talk(&mut w, 0, 20, &all);
+    w.m.detach_peer();
+    let before = w.to(LegId::Peer).len();
+    talk(&mut w, 20, 30, &[all[0], all[2]]);
+    assert_eq!(w.to(LegId::Peer).len(), before, "nothing more to the agent");
+    assert!(
+        near(last_level(&w, LegId::Caller, Codec::Pcmu), 4000),
+        "citizen hears the expert"
+    );
+    assert!(
+        near(last_level(&w, LegId::Seat, Codec::Pcma), 1000),
+        "expert hears the citizen"
+    );
+    // The expert leaves too: the citizen hears nothing more.
+    w.m.detach_seat();
+    let before = w.to(LegId::Caller).len();
+    talk(&mut w, 50, 10, &[all[0]]);
+    assert_eq!(w.to(LegId::Caller).len(), before);
+}
+
+#[test]
+fn the_expert_leaves_and_the_agent_is_relayed_again() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    w.m.attach_seat(seat_leg(), 0);
+    let all = [
+        (LegId::Caller, 1000),
+        (LegId::Peer, 2000),
+        (LegId::Seat, 4000),
+    ];
+    talk(&mut w, 0, 20, &all);
+    w.m.detach_seat();
+    assert!(!w.m.has_seat());
+    talk(&mut w, 20, 10, &all[..2]);
+    // A relay passes the agent's payload through unchanged.
+    let t = w.to(LegId::Caller).into_iter().last().unwrap();
+    let p = RtpPacket::parse(&t.data).unwrap();
+    assert!(p.payload.iter().all(|&b| b == g711::linear_to_ulaw(2000)));
+    let headers: Vec<_> = w
+        .to(LegId::Caller)
+        .iter()
+        .map(|t| RtpPacket::parse(&t.data).unwrap().header)
+        .collect();
+    for pair in headers.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq.wrapping_add(1), "{pair:?}");
+    }
+}
+
+#[test]
+fn a_silent_expert_stalls_nobody_and_the_recording_is_the_mix() {
+    let cfg = MediaConfig {
+        record: true,
+        ..MediaConfig::default()
+    };
+    let mut w = World::new(cfg);
+    w.m.attach_peer(peer_leg(), 0);
+    w.m.attach_seat(seat_leg(), 0);
+    // The expert's phone sends nothing at all.
+    talk(&mut w, 0, 50, &[(LegId::Caller, 1000), (LegId::Peer, 2000)]);
+    let to_caller = w.to(LegId::Caller).len();
+    assert!(to_caller >= 48, "a frame every 20 ms: {to_caller}");
+    assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 2000));
+    assert!(
+        near(last_level(&w, LegId::Seat, Codec::Pcma), 3000),
+        "the expert still hears"
+    );
+    let (c, h) = w
+        .events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            MediaEvent::Record { caller, heard } => Some((caller.clone(), heard.clone())),
+            _ => None,
+        })
+        .expect("recorder frames in a conference");
+    assert!(near(i32::from(c[80]), 1000), "the citizen's side");
+    assert!(near(i32::from(h[80]), 2000), "what the citizen heard");
+}

@@ -318,6 +318,7 @@ pub(crate) async fn entry(
         peer_pair: None,
         bridged_peer_port: None,
         peer_version: SessionVersion::new(rand::random::<u32>().into(), 1),
+        seat_version: SessionVersion::new(rand::random::<u32>().into(), 1),
         legs: Vec::new(),
         round: 0,
         plan: None,
@@ -448,6 +449,8 @@ struct Call {
     /// The agent-side port once the pair moved into the media task.
     bridged_peer_port: Option<u16>,
     peer_version: SessionVersion,
+    /// Our SDP version towards a third party (a remote seat in a three-party call).
+    seat_version: SessionVersion,
     legs: Vec<Leg>,
     /// Ringing round; events of older rounds are stale.
     round: u32,
@@ -742,6 +745,7 @@ impl Call {
         let version = match leg {
             LegId::Caller => &mut self.caller_version,
             LegId::Peer => &mut self.peer_version,
+            LegId::Seat => &mut self.seat_version,
         };
         let body = answer.to_sdp(version);
         let a = &answer.audio;
