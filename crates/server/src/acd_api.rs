@@ -42,6 +42,8 @@ pub fn router(state: AcdState) -> Router {
         .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
         .route("/api/calls/{record}/emergency", post(emergency_by_call))
         .route("/api/acd/agents/{id}/emergency", post(emergency_by_agent))
+        .route("/api/calls/{record}/seat", post(seat_by_call))
+        .route("/api/acd/agents/{id}/seat", post(seat_by_agent))
         .with_state(state)
 }
 
@@ -392,31 +394,98 @@ async fn emergency_by_agent(
             "`number` is required (110, 119, 120, 122 or 12122)",
         );
     };
-    let snap = match h.snapshot().await {
-        Ok(s) => s,
-        Err(e) => return api_error(e),
-    };
-    let Some(agent) = snap.agents.iter().find(|a| a.id == id) else {
-        return error(StatusCode::NOT_FOUND, format!("no agent `{id}`"));
-    };
-    let hotline_acd::AgentState::Talking { call } = agent.state else {
-        return error(
-            StatusCode::CONFLICT,
-            format!("agent `{id}` is not on a call ({})", agent.state),
-        );
-    };
-    let Some(view) = snap.calls.iter().find(|c| c.id == call) else {
-        return error(
-            StatusCode::CONFLICT,
-            format!("agent `{id}`'s call just ended"),
-        );
-    };
-    transfer(&s.1, &view.tag, &number).await
+    match agent_call(h, &id).await {
+        Ok(tag) => transfer(&s.1, &tag, &number).await,
+        Err(r) => r,
+    }
 }
 
 async fn transfer(calls: &hotline_sip::Calls, record: &str, number: &str) -> Response {
     match calls.emergency_transfer(record, number).await {
         Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
+        Err(hotline_sip::CallControlError::NoCall(r)) => {
+            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, e),
+    }
+}
+
+/// The record id of the call agent `id` is talking on.
+async fn agent_call(h: &AcdHandle, id: &str) -> Result<String, Response> {
+    let snap = h.snapshot().await.map_err(api_error)?;
+    let Some(agent) = snap.agents.iter().find(|a| a.id == id) else {
+        return Err(error(StatusCode::NOT_FOUND, format!("no agent `{id}`")));
+    };
+    let hotline_acd::AgentState::Talking { call } = agent.state else {
+        return Err(error(
+            StatusCode::CONFLICT,
+            format!("agent `{id}` is not on a call ({})", agent.state),
+        ));
+    };
+    snap.calls
+        .iter()
+        .find(|c| c.id == call)
+        .map(|c| c.tag.clone())
+        .ok_or_else(|| {
+            error(
+                StatusCode::CONFLICT,
+                format!("agent `{id}`'s call just ended"),
+            )
+        })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SeatBody {
+    /// An annex number (12369) or a unit's name (市生态环境局).
+    unit: Option<String>,
+}
+
+fn seat_target(raw: &str) -> Result<String, Response> {
+    let b: SeatBody = body(raw)?;
+    b.unit.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`unit` is required: an annex number such as 12369 or a unit's name",
+        )
+    })
+}
+
+/// Three-party call: the unit's remote seat rings and joins call `record` (200 once it is in,
+/// 502 with the reason when it does not answer or cannot be rung).
+async fn seat_by_call(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    match seat_target(&raw) {
+        Ok(who) => seat(&s.1, &record, &who).await,
+        Err(r) => r,
+    }
+}
+
+async fn seat_by_agent(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let who = match seat_target(&raw) {
+        Ok(w) => w,
+        Err(r) => return r,
+    };
+    match agent_call(h, &id).await {
+        Ok(tag) => seat(&s.1, &tag, &who).await,
+        Err(r) => r,
+    }
+}
+
+async fn seat(calls: &hotline_sip::Calls, record: &str, who: &str) -> Response {
+    match calls.bring_in_seat(record, who).await {
+        Ok(n) => Json(json!({ "call": record, "joined": n })).into_response(),
         Err(hotline_sip::CallControlError::NoCall(r)) => {
             error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
         }

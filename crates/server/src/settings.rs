@@ -60,6 +60,15 @@ impl NumberPlan for Plan {
         let today = hotline_calendar::beijing_date(chrono::Utc::now())?;
         Some(line_info(line, user, today))
     }
+
+    fn seat_of_unit(&self, unit: &str) -> Option<LineInfo> {
+        let line = self.0.lines().iter().find(|l| {
+            l.unit == unit && matches!(l.mode, Mode::RemoteSeat { .. } | Mode::Interconnect { .. })
+        })?;
+        let number = line.numbers.first()?.clone();
+        let today = hotline_calendar::beijing_date(chrono::Utc::now())?;
+        Some(line_info(line, &number, today))
+    }
 }
 
 fn line_info(line: &hotline_config::Line, number: &str, today: chrono::NaiveDate) -> LineInfo {

@@ -52,6 +52,8 @@ enum Ev {
     Control(CallControl),
     /// The emergency trunk rung on leg `i` did not answer in time.
     TransferTimeout(usize),
+    /// The remote seat rung on leg `i` did not answer in time.
+    SeatTimeout(usize),
     /// Time to ring round `n`.
     Ring(u32),
     Shutdown,
@@ -97,6 +99,22 @@ pub(crate) enum CallControl {
         number: String,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
+    /// Three-party call (三方通话): ring the remote seat of a unit (by annex number or unit
+    /// name) and, when it answers, mix it in. Answered with the number when it joins.
+    Seat {
+        who: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+}
+
+/// The remote seat of a three-party call: ringing (with the API's reply) or joined.
+struct SeatParty {
+    leg: usize,
+    number: String,
+    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    joined: bool,
+    /// Our RTP port towards it (for its re-INVITEs).
+    port: u16,
 }
 
 /// An emergency transfer ringing its trunk; the caller stays with the agent meanwhile.
@@ -316,6 +334,7 @@ pub(crate) async fn entry(
         caller_version,
         local_port: 0,
         peer_pair: None,
+        seat_pair: None,
         bridged_peer_port: None,
         peer_version: SessionVersion::new(rand::random::<u32>().into(), 1),
         seat_version: SessionVersion::new(rand::random::<u32>().into(), 1),
@@ -332,6 +351,8 @@ pub(crate) async fn entry(
         acd: None,
         priority: 0,
         transfer: None,
+        seat: None,
+        agent_left: false,
     };
     call.local_port = call.handle.caller_port();
 
@@ -446,6 +467,8 @@ struct Call {
     local_port: u16,
     /// Our RTP port pair for the agent side, taken when the queue starts ringing.
     peer_pair: Option<PortPair>,
+    /// The remote seat's pair while it rings (three-party call).
+    seat_pair: Option<PortPair>,
     /// The agent-side port once the pair moved into the media task.
     bridged_peer_port: Option<u16>,
     peer_version: SessionVersion,
@@ -470,6 +493,9 @@ struct Call {
     /// Caller priority from the dialplan (`priority` variable, 0..=9).
     priority: u8,
     transfer: Option<EmergencyTransfer>,
+    seat: Option<SeatParty>,
+    /// In a three-party call the agent hung up; the citizen and the seat go on.
+    agent_left: bool,
 }
 
 impl Call {
@@ -647,6 +673,16 @@ impl Call {
             Ev::RingTimeout(_) => {}
             Ev::Control(CallControl::Emergency { number, reply }) => {
                 self.emergency(number, reply).await
+            }
+            Ev::Control(CallControl::Seat { who, reply }) => self.bring_in_seat(who, reply).await,
+            Ev::SeatTimeout(i) => {
+                if self.seat.as_ref().is_some_and(|s| s.leg == i && !s.joined) && !self.legs[i].done
+                {
+                    self.legs[i].dialog.hangup().await.ok();
+                    self.legs[i].done = true;
+                    self.legs[i].cancelled = true;
+                    self.seat_failed("no answer".into());
+                }
             }
             Ev::TransferTimeout(i) => {
                 if self.transfer.as_ref().is_some_and(|t| t.leg == i) && !self.legs[i].done {
@@ -1090,6 +1126,147 @@ impl Call {
         }
     }
 
+    /// Rings the remote seat of a unit for a three-party call; the citizen keeps hearing the
+    /// agent meanwhile.
+    async fn bring_in_seat(
+        &mut self,
+        who: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    ) {
+        let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
+            let _ = reply.send(Err(why));
+        };
+        if !matches!(self.phase, Phase::Bridged(_)) || self.agent_left {
+            return refuse(reply, "the caller is not talking to an agent".into());
+        }
+        if self.seat.is_some() || self.transfer.is_some() {
+            return refuse(reply, "a third party is already in or ringing".into());
+        }
+        let line = self
+            .core
+            .cfg
+            .numbers
+            .line(&who)
+            .or_else(|| self.core.cfg.numbers.seat_of_unit(&who));
+        let Some(line) = line else {
+            return refuse(
+                reply,
+                format!("`{who}` is neither an annex number nor a unit"),
+            );
+        };
+        let Some(uri) = line.target.clone() else {
+            return refuse(
+                reply,
+                format!(
+                    "{} ({}) has no remote seat",
+                    line.number,
+                    line.unit.unwrap_or_default()
+                ),
+            );
+        };
+        let Some(target) = self.resolve(&uri).await else {
+            return refuse(reply, format!("the remote seat `{uri}` cannot be reached"));
+        };
+        let pair = match self.media.ports.allocate() {
+            Ok(p) => p,
+            Err(e) => return refuse(reply, format!("no RTP port for the remote seat: {e}")),
+        };
+        let port = pair.rtp_port();
+        // invite() offers from `peer_pair`: lend it the seat's pair for this INVITE.
+        let prev = self.peer_pair.replace(pair);
+        let rung = self.invite(line.number.clone(), target, None);
+        let pair = std::mem::replace(&mut self.peer_pair, prev);
+        let (Some(i), Some(pair)) = (rung, pair) else {
+            return refuse(reply, format!("cannot send the INVITE to {uri}"));
+        };
+        self.seat_pair = Some(pair);
+        info!(record = %self.record.id(), number = %line.number, "remote seat ringing");
+        self.route_extra.push(format!("seat:{}", line.number));
+        self.seat = Some(SeatParty {
+            leg: i,
+            number: line.number,
+            reply: Some(reply),
+            joined: false,
+            port,
+        });
+        let ev = self.ev_tx.clone();
+        let t = self.core.cfg.ring_timeout;
+        tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            ev.send(Ev::SeatTimeout(i)).ok();
+        });
+    }
+
+    async fn seat_answered(&mut self, i: usize, resp: Option<Response>) {
+        self.legs[i].done = true;
+        let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
+        if !(200..300).contains(&code) {
+            if !self.legs[i].cancelled {
+                self.seat_failed(format!("the seat answered {code}"));
+            }
+            return;
+        }
+        let body = resp
+            .as_ref()
+            .map(|r| String::from_utf8_lossy(&r.body).to_string())
+            .unwrap_or_default();
+        let (Some(pair), true) = (
+            self.seat_pair.take(),
+            matches!(self.phase, Phase::Bridged(_)),
+        ) else {
+            self.legs[i].dialog.hangup().await.ok();
+            self.seat_failed("the call moved on meanwhile".into());
+            return;
+        };
+        let offer = LocalOffer {
+            ip: pair.local_ip(),
+            port: pair.rtp_port(),
+            codecs: vec![self.codec],
+            telephone_event: true,
+            direction: Direction::SendRecv,
+        };
+        let session = match offer.accept(&body) {
+            Ok(s) => s,
+            Err(e) => {
+                self.legs[i].dialog.hangup().await.ok();
+                self.seat_failed(format!("the seat's SDP answer: {e}"));
+                return;
+            }
+        };
+        let cfg = LegConfig {
+            remote: remote_addr(session.remote_ip, session.remote_port),
+            codec: session.codec,
+            pt: session.pt,
+            te_pt: session.telephone_event_pt,
+            ssrc: rand::random(),
+            initial_seq: rand::random(),
+            initial_ts: rand::random(),
+            latch: true,
+        };
+        self.handle.attach_seat(pair, cfg);
+        // The leg stays open (not done) until it hangs up.
+        self.legs[i].done = false;
+        if let Some(s) = self.seat.as_mut() {
+            s.joined = true;
+            self.route_extra.push(format!("joined:{}", s.number));
+            info!(record = %self.record.id(), number = %s.number, "remote seat joined");
+            if let Some(r) = s.reply.take() {
+                let _ = r.send(Ok(s.number.clone()));
+            }
+        }
+    }
+
+    fn seat_failed(&mut self, why: String) {
+        self.seat_pair = None;
+        if let Some(s) = self.seat.take() {
+            info!(record = %self.record.id(), number = %s.number, %why, "remote seat not reached");
+            self.route_extra.push(format!("seat-failed:{}", s.number));
+            if let Some(r) = s.reply {
+                let _ = r.send(Err(format!("{} did not join: {why}", s.number)));
+            }
+        }
+    }
+
     /// Starts the one-key emergency transfer: rings the line's trunk with the caller's number
     /// as From; the caller goes on talking to the agent until it answers.
     async fn emergency(
@@ -1251,8 +1428,36 @@ impl Call {
             DialogState::Early(_, resp) if msg::response_code(&resp) >= 180 => {
                 self.record.ringing(chrono::Utc::now());
             }
+            DialogState::Terminated(_, _)
+                if self.seat.as_ref().is_some_and(|s| s.leg == i && s.joined) =>
+            {
+                // The remote seat hung up: the citizen and the agent go on (or, the agent
+                // gone too, the call ends).
+                let number = self.seat.take().map(|s| s.number).unwrap_or_default();
+                self.legs[i].done = true;
+                self.handle.detach_seat();
+                self.route_extra.push(format!("left:{number}"));
+                info!(record = %self.record.id(), %number, "remote seat left");
+                if self.agent_left {
+                    self.outcome = Some((EndReason::CalleeHangup, 200));
+                }
+            }
+            DialogState::Terminated(_, _)
+                if matches!(self.phase, Phase::Bridged(w) if w == i)
+                    && self.seat.as_ref().is_some_and(|s| s.joined)
+                    && !self.agent_left =>
+            {
+                // The agent leaves a three-party call: the citizen and the expert go on; the
+                // agent is free (wrap-up), the record stays theirs.
+                self.agent_left = true;
+                self.legs[i].done = true;
+                self.handle.detach_peer();
+                self.route_extra.push("left:agent".into());
+                info!(record = %self.record.id(), "agent left the three-party call");
+                drop(self.acd.take());
+            }
             DialogState::Terminated(_, reason) => {
-                if matches!(self.phase, Phase::Bridged(w) if w == i) {
+                if matches!(self.phase, Phase::Bridged(w) if w == i) && !self.agent_left {
                     // finish() sends the caller its BYE.
                     self.outcome = Some(if matches!(reason, TerminatedReason::UasBye) {
                         (EndReason::CalleeHangup, 200)
@@ -1260,6 +1465,12 @@ impl Call {
                         (EndReason::Failed, 200)
                     });
                 }
+            }
+            DialogState::Updated(_, req, handle)
+                if self.seat.as_ref().is_some_and(|s| s.leg == i && s.joined) =>
+            {
+                let port = self.seat.as_ref().map(|s| s.port).unwrap_or_default();
+                self.answer_reoffer(LegId::Seat, port, req, handle).await;
             }
             DialogState::Updated(_, req, handle) => {
                 // The agent's phone moved or put the caller on hold: answer from our side.
@@ -1304,6 +1515,10 @@ impl Call {
     }
 
     async fn on_leg_done(&mut self, i: usize, resp: Option<Response>) {
+        if self.seat.as_ref().is_some_and(|s| s.leg == i && !s.joined) {
+            self.seat_answered(i, resp).await;
+            return;
+        }
         if self.transfer.as_ref().is_some_and(|t| t.leg == i) {
             self.transfer_done(i, resp).await;
             return;

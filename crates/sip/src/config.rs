@@ -52,6 +52,11 @@ pub struct MediaSetup {
 /// The numbers that enter the hotline (12345 and the annex lines).
 pub trait NumberPlan: Send + Sync {
     fn line(&self, user: &str) -> Option<LineInfo>;
+    /// The remote-seat (or interconnect) line of a unit, by the unit's name: who an agent
+    /// brings into a three-party call.
+    fn seat_of_unit(&self, _unit: &str) -> Option<LineInfo> {
+        None
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -83,6 +83,28 @@ impl Calls {
         record: &str,
         number: &str,
     ) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::Emergency {
+            number: number.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// Three-party call: rings the remote seat of `who` (an annex number such as 12369, or a
+    /// unit's name) and mixes it into call `record` when it answers; returns its number.
+    pub async fn bring_in_seat(&self, record: &str, who: &str) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::Seat {
+            who: who.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    async fn control(
+        &self,
+        record: &str,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<String, String>>) -> anchored::CallControl,
+    ) -> Result<String, CallControlError> {
         let tx = self
             .core
             .upgrade()
@@ -95,11 +117,8 @@ impl Calls {
             })
             .ok_or_else(|| CallControlError::NoCall(record.to_string()))?;
         let (reply, rx) = tokio::sync::oneshot::channel();
-        tx.send(anchored::CallControl::Emergency {
-            number: number.to_string(),
-            reply,
-        })
-        .map_err(|_| CallControlError::NoCall(record.to_string()))?;
+        tx.send(make(reply))
+            .map_err(|_| CallControlError::NoCall(record.to_string()))?;
         match rx.await {
             Ok(Ok(n)) => Ok(n),
             Ok(Err(why)) => Err(CallControlError::Refused(why)),
