@@ -1456,16 +1456,17 @@ impl Call {
                 info!(record = %self.record.id(), "agent left the three-party call");
                 drop(self.acd.take());
             }
-            DialogState::Terminated(_, reason) => {
-                if matches!(self.phase, Phase::Bridged(w) if w == i) && !self.agent_left {
-                    // finish() sends the caller its BYE.
-                    self.outcome = Some(if matches!(reason, TerminatedReason::UasBye) {
-                        (EndReason::CalleeHangup, 200)
-                    } else {
-                        (EndReason::Failed, 200)
-                    });
-                }
+            DialogState::Terminated(_, reason)
+                if matches!(self.phase, Phase::Bridged(w) if w == i) && !self.agent_left =>
+            {
+                // finish() sends the caller its BYE.
+                self.outcome = Some(if matches!(reason, TerminatedReason::UasBye) {
+                    (EndReason::CalleeHangup, 200)
+                } else {
+                    (EndReason::Failed, 200)
+                });
             }
+            DialogState::Terminated(..) => {}
             DialogState::Updated(_, req, handle)
                 if self.seat.as_ref().is_some_and(|s| s.leg == i && s.joined) =>
             {
