@@ -180,3 +180,73 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
     assert_eq!(rec["end_reason"], "callee_hangup", "{rec}");
     Ok(())
 }
+
+#[test]
+fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
+    let trunk_port = free_udp_port();
+    let dir = tempfile::tempdir()?;
+    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
+        "sip:119@emergency-trunk.invalid",
+        &format!("sip:119@127.0.0.1:{trunk_port}"),
+    );
+    let numbers_path = dir.path().join("hotlines-test.toml");
+    std::fs::write(&numbers_path, numbers)?;
+    let numbers_env = numbers_path.display().to_string();
+    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
+    let hl = Hotline::start_in(
+        dir,
+        db_url,
+        "",
+        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    // The agent briefs for 3 s and hangs up; 119 stays 6 s with the citizen, then hangs up.
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas_bye.xml",
+        free_udp_port(),
+        &["-d", "3000"],
+    )?;
+    let trunk = sipp_spawn(
+        &dir,
+        "trunk119",
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(trunk_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", "6000"])
+            .build(1),
+    )?;
+    let caller = sipp_spawn(
+        &dir,
+        "citizen",
+        &SippArgs::new("ivr_caller_wait_bye.xml")
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", free_even_port())
+            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+            .arg("-m", 1)
+            .into_args(),
+    )?;
+    wait_state(&hl, "1001", "talking")?;
+    let (code, body) = post(
+        &hl,
+        "/api/acd/agents/1001/emergency",
+        "{\"number\": \"119\", \"stay\": true}",
+    )?;
+    assert_eq!(code, 200, "{body}");
+    for (name, s) in [("agent", agent), ("119", trunk), ("citizen", caller)] {
+        let (code, out) = s.wait(Duration::from_secs(30))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("emergency:119 > joined:119 > left:agent > left:119"),
+        "{route}"
+    );
+    assert_eq!(r[0].agent.as_deref(), Some("1001"));
+    Ok(())
+}

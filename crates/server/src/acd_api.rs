@@ -43,6 +43,8 @@ pub fn router(state: AcdState) -> Router {
         .route("/api/calls/{record}/emergency", post(emergency_by_call))
         .route("/api/acd/agents/{id}/emergency", post(emergency_by_agent))
         .route("/api/calls/{record}/seat", post(seat_by_call))
+        .route("/api/calls/{record}/transfer", post(transfer_by_call))
+        .route("/api/acd/agents/{id}/transfer", post(transfer_by_agent))
         .route("/api/acd/agents/{id}/seat", post(seat_by_agent))
         .with_state(state)
 }
@@ -351,6 +353,9 @@ async fn stream(mut socket: WebSocket, h: AcdHandle) {
 #[serde(deny_unknown_fields)]
 struct EmergencyBody {
     number: Option<String>,
+    /// The agent stays on the line as a third party (to brief the dispatcher).
+    #[serde(default)]
+    stay: bool,
 }
 
 /// One-key transfer (话务转接, T5) of a call by its record id: answered once the emergency
@@ -371,7 +376,7 @@ async fn emergency_by_call(
             "`number` is required (110, 119, 120, 122 or 12122)",
         );
     };
-    transfer(&s.1, &record, &number).await
+    transfer(&s.1, &record, &number, b.stay).await
 }
 
 /// The same for the call an agent is talking on (the desktop's one key).
@@ -395,13 +400,13 @@ async fn emergency_by_agent(
         );
     };
     match agent_call(h, &id).await {
-        Ok(tag) => transfer(&s.1, &tag, &number).await,
+        Ok(tag) => transfer(&s.1, &tag, &number, b.stay).await,
         Err(r) => r,
     }
 }
 
-async fn transfer(calls: &hotline_sip::Calls, record: &str, number: &str) -> Response {
-    match calls.emergency_transfer(record, number).await {
+async fn transfer(calls: &hotline_sip::Calls, record: &str, number: &str, stay: bool) -> Response {
+    match calls.emergency_transfer(record, number, stay).await {
         Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
         Err(hotline_sip::CallControlError::NoCall(r)) => {
             error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
@@ -486,6 +491,65 @@ async fn seat_by_agent(
 async fn seat(calls: &hotline_sip::Calls, record: &str, who: &str) -> Response {
     match calls.bring_in_seat(record, who).await {
         Ok(n) => Json(json!({ "call": record, "joined": n })).into_response(),
+        Err(hotline_sip::CallControlError::NoCall(r)) => {
+            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    /// An agent id, an annex number or a SIP URI.
+    to: Option<String>,
+}
+
+fn transfer_target(raw: &str) -> Result<String, Response> {
+    let b: TransferBody = body(raw)?;
+    b.to.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`to` is required: an agent id, an annex number or a SIP URI",
+        )
+    })
+}
+
+/// Blind transfer of call `record`: 200 once the target answered (the agent is released),
+/// 502 with the reason when it did not (the caller is still with the agent).
+async fn transfer_by_call(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    match transfer_target(&raw) {
+        Ok(to) => blind(&s.1, &record, &to).await,
+        Err(r) => r,
+    }
+}
+
+async fn transfer_by_agent(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let to = match transfer_target(&raw) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match agent_call(h, &id).await {
+        Ok(tag) => blind(&s.1, &tag, &to).await,
+        Err(r) => r,
+    }
+}
+
+async fn blind(calls: &hotline_sip::Calls, record: &str, to: &str) -> Response {
+    match calls.blind_transfer(record, to).await {
+        Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
         Err(hotline_sip::CallControlError::NoCall(r)) => {
             error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
         }

@@ -97,6 +97,14 @@ pub(crate) enum CallControl {
     /// number) or fails (why).
     Emergency {
         number: String,
+        /// The agent stays on the line as a third party to brief the dispatcher.
+        stay: bool,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+    /// Blind transfer: to an agent, an annex number or a SIP URI; the caller stays with the
+    /// agent until the target answers, and is back with the agent if it does not.
+    Transfer {
+        to: String,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
     /// Three-party call (三方通话): ring the remote seat of a unit (by annex number or unit
@@ -117,11 +125,16 @@ struct SeatParty {
     port: u16,
 }
 
-/// An emergency transfer ringing its trunk; the caller stays with the agent meanwhile.
-struct EmergencyTransfer {
+/// A transfer ringing its target; the caller stays with the agent meanwhile.
+struct PendingTransfer {
     leg: usize,
     number: String,
-    reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    /// The API's answer, or none for a REFER (whose progress goes back in NOTIFYs).
+    reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+    /// Asked by the agent's phone with REFER: report with NOTIFY sipfrag (RFC 3515).
+    refer: bool,
+    /// `emergency` or `transfer`, for the route.
+    label: &'static str,
 }
 
 /// What a queue or transfer rings, beside the registered agents of `group`.
@@ -492,7 +505,7 @@ struct Call {
     acd: Option<QueuedCall>,
     /// Caller priority from the dialplan (`priority` variable, 0..=9).
     priority: u8,
-    transfer: Option<EmergencyTransfer>,
+    transfer: Option<PendingTransfer>,
     seat: Option<SeatParty>,
     /// In a three-party call the agent hung up; the citizen and the seat go on.
     agent_left: bool,
@@ -671,8 +684,13 @@ impl Call {
                 }
             }
             Ev::RingTimeout(_) => {}
-            Ev::Control(CallControl::Emergency { number, reply }) => {
-                self.emergency(number, reply).await
+            Ev::Control(CallControl::Emergency {
+                number,
+                stay,
+                reply,
+            }) => self.emergency(number, stay, reply).await,
+            Ev::Control(CallControl::Transfer { to, reply }) => {
+                self.blind_transfer(to, Some(reply), false).await
             }
             Ev::Control(CallControl::Seat { who, reply }) => self.bring_in_seat(who, reply).await,
             Ev::SeatTimeout(i) => {
@@ -689,7 +707,7 @@ impl Call {
                     self.legs[i].dialog.hangup().await.ok();
                     self.legs[i].done = true;
                     self.legs[i].cancelled = true;
-                    self.transfer_failed("no answer".into());
+                    self.transfer_failed(408, "no answer".into()).await;
                 }
             }
             Ev::MessageFull => {
@@ -1164,27 +1182,48 @@ impl Call {
                 ),
             );
         };
+        self.ring_third_party(line.number, uri, reply, "seat").await;
+    }
+
+    /// Rings `uri` to join the call as a third party (a remote seat, or an emergency trunk
+    /// with the agent staying on the line).
+    async fn ring_third_party(
+        &mut self,
+        number: String,
+        uri: String,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+        label: &'static str,
+    ) {
+        let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
+            let _ = reply.send(Err(why));
+        };
+        if !matches!(self.phase, Phase::Bridged(_)) || self.agent_left {
+            return refuse(reply, "the caller is not talking to an agent".into());
+        }
+        if self.seat.is_some() || self.transfer.is_some() {
+            return refuse(reply, "a third party is already in or ringing".into());
+        }
         let Some(target) = self.resolve(&uri).await else {
-            return refuse(reply, format!("the remote seat `{uri}` cannot be reached"));
+            return refuse(reply, format!("`{uri}` cannot be reached"));
         };
         let pair = match self.media.ports.allocate() {
             Ok(p) => p,
-            Err(e) => return refuse(reply, format!("no RTP port for the remote seat: {e}")),
+            Err(e) => return refuse(reply, format!("no RTP port for the third party: {e}")),
         };
         let port = pair.rtp_port();
         // invite() offers from `peer_pair`: lend it the seat's pair for this INVITE.
         let prev = self.peer_pair.replace(pair);
-        let rung = self.invite(line.number.clone(), target, None);
+        let rung = self.invite(number.clone(), target, None);
         let pair = std::mem::replace(&mut self.peer_pair, prev);
         let (Some(i), Some(pair)) = (rung, pair) else {
             return refuse(reply, format!("cannot send the INVITE to {uri}"));
         };
         self.seat_pair = Some(pair);
-        info!(record = %self.record.id(), number = %line.number, "remote seat ringing");
-        self.route_extra.push(format!("seat:{}", line.number));
+        info!(record = %self.record.id(), %number, label, "third party ringing");
+        self.route_extra.push(format!("{label}:{number}"));
         self.seat = Some(SeatParty {
             leg: i,
-            number: line.number,
+            number,
             reply: Some(reply),
             joined: false,
             port,
@@ -1267,60 +1306,230 @@ impl Call {
         }
     }
 
-    /// Starts the one-key emergency transfer: rings the line's trunk with the caller's number
-    /// as From; the caller goes on talking to the agent until it answers.
+    /// The one-key emergency transfer: rings the line's trunk with the caller's number as
+    /// From; the caller goes on talking to the agent until it answers. With `stay` the trunk
+    /// joins as a third party and the agent leaves when done.
     async fn emergency(
         &mut self,
         number: String,
+        stay: bool,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     ) {
-        let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
-            let _ = reply.send(Err(why));
+        let line = self.core.cfg.numbers.line(&number);
+        let Some(trunk) = line
+            .as_ref()
+            .filter(|l| l.mode == "emergency")
+            .and_then(|l| l.trunk.clone())
+        else {
+            let _ = reply.send(Err(format!(
+                "`{number}` is not an emergency line with a trunk (110, 119, 120, 122, 12122)"
+            )));
+            return;
         };
-        if !matches!(self.phase, Phase::Bridged(_)) {
-            return refuse(reply, "the caller is not talking to an agent".into());
+        if stay {
+            self.ring_third_party(number, trunk, reply, "emergency")
+                .await;
+        } else {
+            self.start_transfer(number, trunk, Some(reply), false, "emergency")
+                .await;
         }
-        if self.transfer.is_some() {
-            return refuse(reply, "a transfer is already ringing".into());
+    }
+
+    /// Blind transfer to `to`: a registered agent (its id), an annex number (its trunk or
+    /// remote seat) or a SIP URI.
+    async fn blind_transfer(
+        &mut self,
+        to: String,
+        reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+        refer: bool,
+    ) {
+        let uri = if to.contains(':') {
+            Some(to.clone())
+        } else if let Some(t) = self.core.targets_for_user(&to).into_iter().next() {
+            Some(t.uri)
+        } else {
+            self.core
+                .cfg
+                .numbers
+                .line(&to)
+                .and_then(|l| l.trunk.or(l.target))
+        };
+        let Some(uri) = uri else {
+            self.transfer_refused(
+                reply,
+                refer,
+                404,
+                format!("`{to}` is not a registered agent, an annex number or a SIP URI"),
+            )
+            .await;
+            return;
+        };
+        self.start_transfer(to, uri, reply, refer, "transfer").await;
+    }
+
+    async fn transfer_refused(
+        &mut self,
+        reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+        refer: bool,
+        code: u16,
+        why: String,
+    ) {
+        info!(record = %self.record.id(), %why, "transfer refused");
+        if let Some(r) = reply {
+            let _ = r.send(Err(why));
         }
-        let Some(line) = self.core.cfg.numbers.line(&number) else {
-            return refuse(reply, format!("`{number}` is not a line of the annex"));
-        };
-        let Some(trunk) = line.trunk.filter(|_| line.mode == "emergency") else {
-            return refuse(
-                reply,
-                format!(
-                    "`{number}` is not an emergency line with a trunk (110, 119, 120, 122, 12122)"
-                ),
-            );
-        };
-        let Some(target) = self.resolve(&trunk).await else {
-            return refuse(
-                reply,
-                format!("the trunk `{trunk}` of {number} cannot be reached"),
-            );
+        if refer {
+            self.notify_agent(code, "terminated;reason=noresource")
+                .await;
+        }
+    }
+
+    /// Rings `uri` for a transfer of the caller; the caller stays with the agent meanwhile.
+    async fn start_transfer(
+        &mut self,
+        number: String,
+        uri: String,
+        reply: Option<tokio::sync::oneshot::Sender<Result<String, String>>>,
+        refer: bool,
+        label: &'static str,
+    ) {
+        if !matches!(self.phase, Phase::Bridged(_)) || self.agent_left {
+            return self
+                .transfer_refused(
+                    reply,
+                    refer,
+                    481,
+                    "the caller is not talking to an agent".into(),
+                )
+                .await;
+        }
+        if self.transfer.is_some() || self.seat.is_some() {
+            return self
+                .transfer_refused(
+                    reply,
+                    refer,
+                    491,
+                    "a transfer or third party is already ringing".into(),
+                )
+                .await;
+        }
+        let Some(target) = self.resolve(&uri).await else {
+            return self
+                .transfer_refused(reply, refer, 404, format!("`{uri}` cannot be reached"))
+                .await;
         };
         match self.media.ports.allocate() {
             Ok(p) => self.peer_pair = Some(p),
-            Err(e) => return refuse(reply, format!("no RTP port for the trunk: {e}")),
+            Err(e) => {
+                return self
+                    .transfer_refused(reply, refer, 503, format!("no RTP port: {e}"))
+                    .await;
+            }
         }
         let Some(i) = self.invite(number.clone(), target, None) else {
             self.peer_pair = None;
-            return refuse(reply, format!("cannot send the INVITE to {trunk}"));
+            return self
+                .transfer_refused(
+                    reply,
+                    refer,
+                    500,
+                    format!("cannot send the INVITE to {uri}"),
+                )
+                .await;
         };
-        info!(record = %self.record.id(), %number, "emergency transfer ringing");
-        self.route_extra.push(format!("emergency:{number}"));
-        self.transfer = Some(EmergencyTransfer {
+        info!(record = %self.record.id(), %number, label, "transfer ringing");
+        self.route_extra.push(format!("{label}:{number}"));
+        self.transfer = Some(PendingTransfer {
             leg: i,
             number,
             reply,
+            refer,
+            label,
         });
+        if refer {
+            self.notify_agent(100, "active;expires=60").await;
+        }
         let ev = self.ev_tx.clone();
         let t = self.core.cfg.ring_timeout;
         tokio::spawn(async move {
             tokio::time::sleep(t).await;
             ev.send(Ev::TransferTimeout(i)).ok();
         });
+    }
+
+    /// A blind transfer asked by the agent's softphone (REFER, RFC 3515): 202, then the
+    /// transfer with its progress in NOTIFYs. Refer-To with Replaces (an attended transfer,
+    /// RFC 3891) is answered 501: the consultation call would have to be ours to replace.
+    async fn on_refer(&mut self, req: Request, handle: TransactionHandle) {
+        let Some(refer_to) = msg::header_value(req.headers.iter(), "Refer-To")
+            .or_else(|| msg::header_value(req.headers.iter(), "r"))
+            .map(str::to_string)
+        else {
+            handle
+                .respond(
+                    StatusCode::BadRequest,
+                    Some(vec![msg::warning("hotline", "REFER without Refer-To")]),
+                    None,
+                )
+                .await
+                .ok();
+            return;
+        };
+        if refer_to.to_ascii_lowercase().contains("replaces") {
+            handle
+                .respond(
+                    StatusCode::NotImplemented,
+                    Some(vec![msg::warning(
+                        "hotline",
+                        "attended transfer with Replaces is not supported; use a blind transfer",
+                    )]),
+                    None,
+                )
+                .await
+                .ok();
+            return;
+        }
+        let uri = msg::inner_uri(&refer_to).to_string();
+        // One of ours (sip:1002@hotline): by user, so an agent's or an annex number's rules
+        // apply; anything else as the URI it is.
+        let to = match rsipstack::sip::Uri::try_from(uri.as_str()) {
+            Ok(u) if self.core.uri_is_local(&u) => msg::uri_user(&format!("<{uri}>"))
+                .map(str::to_string)
+                .unwrap_or(uri.clone()),
+            _ => uri.clone(),
+        };
+        handle.reply(StatusCode::Accepted).await.ok();
+        info!(record = %self.record.id(), %to, "REFER from the agent");
+        self.blind_transfer(to, None, true).await;
+    }
+
+    /// A NOTIFY with a sipfrag of the transfer's progress to the agent's phone (RFC 3515).
+    async fn notify_agent(&self, code: u16, state: &str) {
+        let Phase::Bridged(w) = self.phase else {
+            return;
+        };
+        let reason = match code {
+            100 => "Trying",
+            180 => "Ringing",
+            200 => "OK",
+            404 => "Not Found",
+            408 => "Request Timeout",
+            481 => "Call/Transaction Does Not Exist",
+            486 => "Busy Here",
+            491 => "Request Pending",
+            503 => "Service Unavailable",
+            603 => "Decline",
+            _ => "Failed",
+        };
+        let headers = vec![
+            Header::Event("refer".into()),
+            Header::SubscriptionState(state.into()),
+            Header::ContentType("message/sipfrag".into()),
+        ];
+        let body = format!("SIP/2.0 {code} {reason}\r\n").into_bytes();
+        if let Err(e) = self.legs[w].dialog.notify(Some(headers), Some(body)).await {
+            debug!(error = %e, "NOTIFY to the agent failed");
+        }
     }
 
     /// The trunk answered (the caller is bridged to it, the agent released) or failed (the
@@ -1330,7 +1539,8 @@ impl Call {
         let code = resp.as_ref().map(msg::response_code).unwrap_or(408);
         if !(200..300).contains(&code) {
             if !self.legs[i].cancelled {
-                self.transfer_failed(format!("the trunk answered {code}"));
+                self.transfer_failed(code, format!("it answered {code}"))
+                    .await;
             }
             return;
         }
@@ -1340,7 +1550,8 @@ impl Call {
             .unwrap_or_default();
         let (Some(pair), Phase::Bridged(agent_leg)) = (self.peer_pair.take(), &self.phase) else {
             self.legs[i].dialog.hangup().await.ok();
-            self.transfer_failed("the call moved on meanwhile".into());
+            self.transfer_failed(481, "the call moved on meanwhile".into())
+                .await;
             return;
         };
         let agent_leg = *agent_leg;
@@ -1355,7 +1566,8 @@ impl Call {
             Ok(s) => s,
             Err(e) => {
                 self.legs[i].dialog.hangup().await.ok();
-                self.transfer_failed(format!("the trunk's SDP answer: {e}"));
+                self.transfer_failed(488, format!("its SDP answer: {e}"))
+                    .await;
                 return;
             }
         };
@@ -1370,28 +1582,39 @@ impl Call {
             initial_ts: rand::random(),
             latch: true,
         };
-        // The recording goes on (the caller and, now, the dispatcher).
+        // The recording goes on (the caller and, now, the new party).
         self.handle.attach_peer(pair, peer, None);
+        let t = self.transfer.take().expect("checked by the caller");
+        if t.refer {
+            // The transferor's phone learns the outcome before we hang it up.
+            self.notify_agent(200, "terminated;reason=noresource").await;
+        }
         self.legs[agent_leg].dialog.hangup().await.ok();
         self.legs[agent_leg].done = true;
         self.phase = Phase::Bridged(i);
-        let t = self.transfer.take().expect("checked by the caller");
         self.route_extra.push(format!("answered:{}", t.number));
-        info!(record = %self.record.id(), number = %t.number, "emergency transfer answered");
+        info!(record = %self.record.id(), number = %t.number, label = t.label, "transfer answered");
         // The agent is free (wrap-up); the call record stays theirs (first contact).
         drop(self.acd.take());
-        let _ = t.reply.send(Ok(t.number));
+        if let Some(r) = t.reply {
+            let _ = r.send(Ok(t.number));
+        }
     }
 
-    fn transfer_failed(&mut self, why: String) {
+    /// The target did not take the call: the caller is still with the agent.
+    async fn transfer_failed(&mut self, code: u16, why: String) {
         self.peer_pair = None;
         if let Some(t) = self.transfer.take() {
-            info!(record = %self.record.id(), number = %t.number, %why, "emergency transfer failed");
+            info!(record = %self.record.id(), number = %t.number, %why, label = t.label, "transfer failed");
             self.route_extra
-                .push(format!("emergency-failed:{}", t.number));
-            let _ = t
-                .reply
-                .send(Err(format!("{} did not take the call: {why}", t.number)));
+                .push(format!("{}-failed:{}", t.label, t.number));
+            if t.refer {
+                self.notify_agent(code, "terminated;reason=noresource")
+                    .await;
+            }
+            if let Some(r) = t.reply {
+                let _ = r.send(Err(format!("{} did not take the call: {why}", t.number)));
+            }
         }
     }
 
@@ -1484,6 +1707,11 @@ impl Call {
             }
             DialogState::Options(_, _, handle) => {
                 handle.reply(StatusCode::OK).await.ok();
+            }
+            DialogState::Refer(_, req, handle)
+                if matches!(self.phase, Phase::Bridged(w) if w == i) && !self.agent_left =>
+            {
+                self.on_refer(req, handle).await;
             }
             DialogState::Refer(_, _, handle)
             | DialogState::Notify(_, _, handle)
@@ -1698,10 +1926,10 @@ impl Call {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(self.record.id());
-        if let Some(t) = self.transfer.take() {
-            let _ = t
-                .reply
-                .send(Err("the call ended before the trunk answered".into()));
+        if let Some(t) = self.transfer.take()
+            && let Some(r) = t.reply
+        {
+            let _ = r.send(Err("the call ended before the target answered".into()));
         }
         // Talk over (or the caller gone): the ACD releases the agent into wrap-up.
         drop(self.acd.take());

@@ -78,13 +78,27 @@ pub enum CallControlError {
 impl Calls {
     /// One-key emergency transfer of call `record` to the trunk of `number`; waits for the
     /// trunk's answer (or failure) and returns the number the caller is now with.
+    /// With `stay` the trunk joins as a third party and the agent stays to brief the
+    /// dispatcher (and leaves by hanging up).
     pub async fn emergency_transfer(
         &self,
         record: &str,
         number: &str,
+        stay: bool,
     ) -> Result<String, CallControlError> {
         self.control(record, |reply| anchored::CallControl::Emergency {
             number: number.to_string(),
+            stay,
+            reply,
+        })
+        .await
+    }
+
+    /// Blind transfer of call `record` to `to` (an agent id, an annex number or a SIP URI);
+    /// the caller stays with the agent until the target answers (and if it does not).
+    pub async fn blind_transfer(&self, record: &str, to: &str) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::Transfer {
+            to: to.to_string(),
             reply,
         })
         .await

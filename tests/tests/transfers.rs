@@ -1,0 +1,267 @@
+//! Transfers of a caller talking to an agent: blind by the API (to another agent), a failed
+//! one (the target never answers: the caller is still with the agent), and blind by the
+//! agent's softphone with REFER and NOTIFY sipfrag (RFC 3515).
+
+use anyhow::{Context, Result, bail};
+use hotline_cdr::EndReason;
+use hotline_tests::{
+    Hotline, SippArgs, free_even_port, free_udp_port, http_request, phone, sipp_spawn,
+};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+fn agent_state(hl: &Hotline, id: &str) -> Result<String> {
+    let out = http_request(hl.http, "GET", "/api/acd", "")?;
+    let json = out.lines().find(|l| l.starts_with('{')).context("body")?;
+    let v: Value = serde_json::from_str(json)?;
+    let a = v["agents"]
+        .as_array()
+        .context("agents")?
+        .iter()
+        .find(|a| a["id"] == id)
+        .context("agent")?;
+    Ok(a["state"].as_str().unwrap_or_default().to_string())
+}
+
+fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = agent_state(hl, id)?;
+        if s == state {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("agent {id} is {s}, not {state}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A citizen who presses 0 (to an agent) and stays until the hotline hangs up.
+fn citizen(hl: &Hotline) -> Result<hotline_tests::Sipp> {
+    sipp_spawn(
+        hl.dir.path(),
+        "citizen",
+        &SippArgs::new("ivr_caller_wait_bye.xml")
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", free_even_port())
+            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+            .arg("-m", 1)
+            .into_args(),
+    )
+}
+
+#[test]
+fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    // 1001 answers first (it registers first: longest idle); 1002 is then made busy-proof by
+    // being not ready, so only a transfer reaches it.
+    let first = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
+    )?;
+    let second = phone(
+        &hl,
+        &dir,
+        "a1002",
+        Some(("1002", "demo1002")),
+        "agent_uas_bye.xml",
+        free_udp_port(),
+        &["-d", "2000"],
+    )?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1002/not-ready",
+        "{\"reason\": \"培训\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let caller = citizen(&hl)?;
+    wait_state(&hl, "1001", "talking")?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1001/transfer",
+        "{\"to\": \"1002\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    // 1001 got its BYE at once and is free; the caller talks to 1002, who hangs up.
+    let (code, out) = first.wait(Duration::from_secs(20))?;
+    assert_eq!(code, 0, "1001:\n{out}");
+    wait_state(&hl, "1001", "ready")?;
+    for (name, s) in [("1002", second), ("citizen", caller)] {
+        let (code, out) = s.wait(Duration::from_secs(30))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("answered:1001 > transfer:1002 > answered:1002"),
+        "{route}"
+    );
+    assert_eq!(
+        r[0].agent.as_deref(),
+        Some("1001"),
+        "first contact: {:?}",
+        r[0]
+    );
+    assert_eq!(r[0].end_reason, EndReason::CalleeHangup);
+    Ok(())
+}
+
+#[test]
+fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    // 1001 talks 14 s then hangs up; 1002 rings and never answers (it expects the CANCEL).
+    let first = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas_bye.xml",
+        free_udp_port(),
+        &["-d", "14000"],
+    )?;
+    let deaf = phone(
+        &hl,
+        &dir,
+        "a1002",
+        Some(("1002", "demo1002")),
+        "agent_uas_noanswer.xml",
+        free_udp_port(),
+        &[],
+    )?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1002/not-ready",
+        "{\"reason\": \"会议\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let caller = citizen(&hl)?;
+    wait_state(&hl, "1001", "talking")?;
+    // Refused at once: nobody of that name.
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1001/transfer",
+        "{\"to\": \"nobody\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 502"), "{out}");
+    // Rings out (8 s, the test's ring timeout): 502, the caller is still with 1001.
+    let out = http_request_long(&hl, "/api/acd/agents/1001/transfer", "{\"to\": \"1002\"}")?;
+    assert!(out.starts_with("HTTP/1.1 502"), "{out}");
+    assert!(out.contains("no answer"), "{out}");
+    assert_eq!(agent_state(&hl, "1001")?, "talking");
+    let (code, out) = deaf.wait(Duration::from_secs(10))?;
+    assert_eq!(code, 0, "1002 rang and was cancelled:\n{out}");
+    for (name, s) in [("1001", first), ("citizen", caller)] {
+        let (code, out) = s.wait(Duration::from_secs(30))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("transfer:1002 > transfer-failed:1002"),
+        "{route}"
+    );
+    assert_eq!(r[0].agent.as_deref(), Some("1001"));
+    assert_eq!(
+        r[0].end_reason,
+        EndReason::CalleeHangup,
+        "1001 hung up at the end"
+    );
+    Ok(())
+}
+
+/// The API call waits for the transfer's outcome (up to the ring timeout): a longer read.
+fn http_request_long(hl: &Hotline, path: &str, body: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(hl.http)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+#[test]
+fn the_agents_softphone_transfers_with_refer_and_hears_how_it_went() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    let first = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas_refer.xml",
+        free_udp_port(),
+        &[
+            "-d",
+            "1500",
+            "-set",
+            "refer_to",
+            // The hotline's domain in the tests' config: one of ours, so 1002 is the agent.
+            "1002@127.0.0.1",
+            "-trace_msg",
+            "-message_file",
+            &dir.join("refer-msgs.log").display().to_string(),
+        ],
+    )?;
+    let second = phone(
+        &hl,
+        &dir,
+        "a1002",
+        Some(("1002", "demo1002")),
+        "agent_uas_bye.xml",
+        free_udp_port(),
+        &["-d", "2000"],
+    )?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1002/not-ready",
+        "{\"reason\": \"培训\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let caller = citizen(&hl)?;
+    for (name, s) in [
+        ("1001 (REFER, NOTIFYs, BYE)", first),
+        ("1002", second),
+        ("citizen", caller),
+    ] {
+        let (code, out) = s.wait(Duration::from_secs(40))?;
+        let log = hl.log();
+        assert_eq!(code, 0, "{name}:\n{out}\n--- hotline ---\n{log}");
+    }
+    let msgs = std::fs::read_to_string(dir.join("refer-msgs.log"))?;
+    assert!(
+        msgs.contains("SIP/2.0 202 Accepted"),
+        "the REFER was accepted:\n{msgs}"
+    );
+    assert!(
+        msgs.contains("SIP/2.0 100 Trying"),
+        "progress in a sipfrag:\n{msgs}"
+    );
+    assert!(msgs.contains("Subscription-State: terminated"), "{msgs}");
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("answered:1001 > transfer:1002 > answered:1002"),
+        "{route}"
+    );
+    assert_eq!(r[0].agent.as_deref(), Some("1001"));
+    Ok(())
+}
