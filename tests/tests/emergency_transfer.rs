@@ -250,3 +250,97 @@ fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
     assert_eq!(r[0].agent.as_deref(), Some("1001"));
     Ok(())
 }
+
+#[test]
+fn the_agent_dials_star_110_from_the_phone_and_the_citizen_goes_to_110() -> Result<()> {
+    let trunk_port = free_udp_port();
+    let dir = tempfile::tempdir()?;
+    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
+        "sip:110@emergency-trunk.invalid",
+        &format!("sip:110@127.0.0.1:{trunk_port}"),
+    );
+    let numbers_path = dir.path().join("hotlines-test.toml");
+    std::fs::write(&numbers_path, numbers)?;
+    let numbers_env = numbers_path.display().to_string();
+    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
+    let hl = Hotline::start_in(
+        dir,
+        db_url,
+        "",
+        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas.xml",
+        free_udp_port(),
+        &["-d", "200"],
+    )?;
+    let trunk = sipp_spawn(
+        &dir,
+        "trunk110",
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(trunk_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", "2000"])
+            .build(1),
+    )?;
+    let caller = sipp_spawn(
+        &dir,
+        "citizen",
+        &SippArgs::new("ivr_caller_wait_bye.xml")
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", free_even_port())
+            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+            .arg("-m", 1)
+            .into_args(),
+    )?;
+    wait_state(&hl, "1001", "talking")?;
+    // The agent's second line: *110, from 1001. It rings while 110 does, then is answered and
+    // hung up by the hotline.
+    let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/caller_wait_bye.xml"))?
+        .replace("sip:caller@", "sip:1001@");
+    let key = dir.join("key_110.xml");
+    std::fs::write(&key, text)?;
+    let key_call = sipp_spawn(
+        &dir,
+        "key",
+        &SippArgs::new(&key.display().to_string())
+            .to(hl.sip_udp)
+            .arg("-s", "*110")
+            .arg("-mp", free_even_port())
+            .build(1),
+    )?;
+    for (name, s) in [
+        ("the key call", key_call),
+        ("agent", agent),
+        ("110", trunk),
+        ("citizen", caller),
+    ] {
+        let (code, out) = s.wait(Duration::from_secs(30))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    wait_state(&hl, "1001", "ready")?;
+    let records = hl.wait_records(2, Duration::from_secs(10))?;
+    let citizen = records
+        .iter()
+        .find(|r| r.route.as_deref().unwrap_or("").contains("emergency:110"))
+        .context("the citizen's record")?;
+    let route = citizen.route.clone().unwrap_or_default();
+    assert!(route.contains("emergency:110 > answered:110"), "{route}");
+    assert_eq!(citizen.agent.as_deref(), Some("1001"));
+    // The key call has its own record, pointing at the citizen's.
+    let key = records
+        .iter()
+        .find(|r| r.dialed == "*110")
+        .with_context(|| format!("the key call's record in {records:?}"))?;
+    assert_eq!(
+        key.route.as_deref(),
+        Some(format!("key:110 > transferred:{}", citizen.id).as_str())
+    );
+    Ok(())
+}

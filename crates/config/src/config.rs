@@ -95,6 +95,9 @@ pub struct Hotline {
     pub numbers_file: PathBuf,
     pub entry_group: String,
     pub ring_timeout_secs: u32,
+    /// An agent on a call dials this plus an emergency number (`*110`) for the one-key
+    /// transfer from the phone; empty: off.
+    pub emergency_feature_prefix: String,
 }
 
 /// RTP media anchored by the hotline (IVR prompts, the bridge to agents, recording).

@@ -88,6 +88,8 @@ pub struct SipConfig {
     pub agents: Vec<AgentInfo>,
     pub entry_group: String,
     pub ring_timeout: Duration,
+    /// `*` in `*110`: the one-key transfer dialed from an agent's phone (None: off).
+    pub emergency_feature_prefix: Option<String>,
     pub numbers: Arc<dyn NumberPlan>,
     pub media: Option<Arc<MediaSetup>>,
     /// The ACD behind the IVR's queues (used with `media`).

@@ -3,7 +3,7 @@
 
 use crate::core::Core;
 use crate::overload::{InflightGuard, Overload};
-use crate::{anchored, b2bua, msg, proxy, register};
+use crate::{anchored, b2bua, feature, msg, proxy, register};
 use hotline_cdr::{CallKind, EndReason};
 use hotline_routing::{Decision, RequestFacts, RoutingContext, TargetKind, decide};
 use rsipstack::dialog::dialog::Dialog;
@@ -82,6 +82,16 @@ async fn handle(
         in_dialog: msg::to_tag(&tx.original).is_some(),
         max_forwards: msg::max_forwards(&tx.original),
     };
+    if tx.original.method == Method::Invite
+        && !facts.in_dialog
+        && let Some(number) = feature::emergency_code(&core, ruri_user.as_deref())
+    {
+        if !register::authorize_invite(&core, &mut tx).await {
+            return;
+        }
+        feature::emergency(core, dialogs, tx, number).await;
+        return;
+    }
     let decision = decide(&facts, &Ctx(&core));
     debug!(?decision, method = %method, "routing");
     if !matches!(

@@ -12,6 +12,7 @@ mod caller_leg;
 mod config;
 mod core;
 mod dispatch;
+mod feature;
 mod guard;
 mod msg;
 mod open_calls;
