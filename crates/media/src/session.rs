@@ -497,6 +497,18 @@ impl CallMedia {
         self.seat.is_some()
     }
 
+    /// Mutes `leg` in a conference (nobody hears it; it still hears everyone), or unmutes.
+    /// False outside a conference or for a leg not in it.
+    pub fn set_muted(&mut self, leg: LegId, muted: bool) -> bool {
+        match self.conf.as_mut() {
+            Some(c) => match c.pid(leg) {
+                Some(p) => c.mixer.set_muted(p, muted),
+                None => false,
+            },
+            None => false,
+        }
+    }
+
     /// `leg` is gone from the conference; with two parties left it stays mixed (the citizen
     /// and the expert go on), with one it ends; with caller and peer left it is a relay again.
     fn leave_conference(&mut self, leg: LegId) {

@@ -823,3 +823,33 @@ fn a_silent_expert_stalls_nobody_and_the_recording_is_the_mix() {
     assert!(near(i32::from(c[80]), 1000), "the citizen's side");
     assert!(near(i32::from(h[80]), 2000), "what the citizen heard");
 }
+
+#[test]
+fn a_muted_agent_is_not_heard_but_still_hears() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    assert!(!w.m.set_muted(LegId::Peer, true), "no conference yet");
+    w.m.attach_seat(seat_leg(), 0);
+    assert!(w.m.set_muted(LegId::Peer, true));
+    let all = [
+        (LegId::Caller, 1000),
+        (LegId::Peer, 2000),
+        (LegId::Seat, 4000),
+    ];
+    talk(&mut w, 0, 30, &all);
+    assert!(
+        near(last_level(&w, LegId::Caller, Codec::Pcmu), 4000),
+        "citizen: only the expert"
+    );
+    assert!(
+        near(last_level(&w, LegId::Seat, Codec::Pcma), 1000),
+        "expert: only the citizen"
+    );
+    assert!(
+        near(last_level(&w, LegId::Peer, Codec::Pcmu), 5000),
+        "the agent hears both"
+    );
+    w.m.set_muted(LegId::Peer, false);
+    talk(&mut w, 30, 10, &all);
+    assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 6000));
+}
