@@ -265,3 +265,66 @@ fn the_agents_softphone_transfers_with_refer_and_hears_how_it_went() -> Result<(
     assert_eq!(r[0].agent.as_deref(), Some("1001"));
     Ok(())
 }
+
+#[test]
+fn an_attended_transfer_carries_replaces_to_the_consulted_agent() -> Result<()> {
+    let hl = Hotline::start("")?;
+    let dir = hl.dir.path().to_path_buf();
+    // The agent's phone has consulted 1002 (dialog consult-1@test) and sends REFER with
+    // Replaces: the citizen's INVITE to 1002 must carry Replaces naming that dialog, for
+    // 1002's phone to swap it for the citizen (SIPp does not swap; it answers and hangs up
+    // after 2.5 s).
+    let target_log = dir.join("target-msgs.log");
+    let target_port = free_udp_port();
+    let target = sipp_spawn(
+        &dir,
+        "a1002",
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(target_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", "2500", "-trace_msg", "-message_file"])
+            .args(&[&target_log.display().to_string()])
+            .build(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    hotline_tests::register_agent(&dir, hl.sip_udp, "1002", "demo1002", target_port)?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1002/not-ready",
+        "{\"reason\": \"培训\"}",
+    )?;
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    let first = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        "agent_uas_refer.xml",
+        free_udp_port(),
+        &[
+            "-d",
+            "2500",
+            "-set",
+            "refer_to",
+            "1002@127.0.0.1?Replaces=consult-1%40test%3Bto-tag%3Dt1%3Bfrom-tag%3Df1",
+        ],
+    )?;
+    let caller = citizen(&hl)?;
+    for (name, s) in [("1001", first), ("1002", target), ("citizen", caller)] {
+        let (code, out) = s.wait(Duration::from_secs(40))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    let msgs = std::fs::read_to_string(&target_log)?;
+    assert!(
+        msgs.contains("Replaces: consult-1@test;to-tag=t1;from-tag=f1"),
+        "the citizen's INVITE names the consultation:\n{msgs}"
+    );
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(
+        route.contains("answered:1001 > transfer:1002 > answered:1002"),
+        "{route}"
+    );
+    Ok(())
+}

@@ -364,6 +364,7 @@ pub(crate) async fn entry(
         acd: None,
         priority: 0,
         transfer: None,
+        invite_headers: Vec::new(),
         seat: None,
         agent_left: false,
     };
@@ -506,6 +507,8 @@ struct Call {
     /// Caller priority from the dialplan (`priority` variable, 0..=9).
     priority: u8,
     transfer: Option<PendingTransfer>,
+    /// Headers the next INVITE carries (Replaces, RFC 3891), taken by `invite`.
+    invite_headers: Vec<Header>,
     seat: Option<SeatParty>,
     /// In a three-party call the agent hung up; the citizen and the seat go on.
     agent_left: bool,
@@ -1040,6 +1043,8 @@ impl Call {
             "X-Hotline-Call".into(),
             self.record.id().to_string(),
         ));
+        // For this INVITE only (an attended transfer's Replaces).
+        headers.append(&mut self.invite_headers);
         let opt = InviteOption {
             caller_display_name: self.display.clone(),
             caller: caller_uri,
@@ -1475,13 +1480,27 @@ impl Call {
                 .ok();
             return;
         };
-        if refer_to.to_ascii_lowercase().contains("replaces") {
+        let inner = msg::inner_uri(&refer_to).to_string();
+        // Attended transfer (RFC 5589): Refer-To carries `?Replaces=<consultation dialog>`;
+        // the INVITE to the target carries it as a Replaces header (RFC 3891) and the target's
+        // phone swaps its consultation call with the agent for the citizen.
+        let (uri_part, replaces) = match inner.split_once('?') {
+            Some((u, query)) => {
+                let replaces = query.split('&').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    k.eq_ignore_ascii_case("replaces").then(|| percent_decode(v))
+                });
+                (u.to_string(), replaces)
+            }
+            None => (inner.clone(), None),
+        };
+        if inner.contains('?') && replaces.is_none() {
             handle
                 .respond(
-                    StatusCode::NotImplemented,
+                    StatusCode::BadRequest,
                     Some(vec![msg::warning(
                         "hotline",
-                        "attended transfer with Replaces is not supported; use a blind transfer",
+                        "Refer-To headers other than Replaces are not supported",
                     )]),
                     None,
                 )
@@ -1489,7 +1508,10 @@ impl Call {
                 .ok();
             return;
         }
-        let uri = msg::inner_uri(&refer_to).to_string();
+        if let Some(r) = &replaces {
+            self.invite_headers = vec![Header::Other("Replaces".into(), r.clone())];
+        }
+        let uri = uri_part;
         // One of ours (sip:1002@hotline): by user, so an agent's or an annex number's rules
         // apply; anything else as the URI it is.
         let to = match rsipstack::sip::Uri::try_from(uri.as_str()) {
@@ -1499,8 +1521,10 @@ impl Call {
             _ => uri.clone(),
         };
         handle.reply(StatusCode::Accepted).await.ok();
-        info!(record = %self.record.id(), %to, "REFER from the agent");
+        info!(record = %self.record.id(), %to, attended = replaces.is_some(), "REFER from the agent");
         self.blind_transfer(to, None, true).await;
+        // Not used if the transfer was refused before its INVITE.
+        self.invite_headers.clear();
     }
 
     /// A NOTIFY with a sipfrag of the transfer's progress to the agent's phone (RFC 3515).
@@ -1960,4 +1984,40 @@ fn info_digit(req: &Request) -> Option<char> {
         _ => c,
     };
     matches!(c, '0'..='9' | '*' | '#' | 'A'..='D' | 'a'..='d').then(|| c.to_ascii_uppercase())
+}
+
+/// `%XX` escapes of a URI header value (Refer-To's `?Replaces=`), decoded.
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) = u8::from_str_radix(&v[i + 1..i + 3], 16)
+        {
+            out.push(x);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn replaces_values_are_unescaped() {
+        assert_eq!(
+            percent_decode("abc%40host%3Bto-tag%3D12%3Bfrom-tag%3D34"),
+            "abc@host;to-tag=12;from-tag=34"
+        );
+        assert_eq!(percent_decode("plain"), "plain");
+        assert_eq!(percent_decode("bad%4"), "bad%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
 }
