@@ -56,7 +56,9 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
     // The database: PostgreSQL stopped, as seen from the server: nothing listens on its port
     // (a free TCP port of this machine), so every connection is refused; records go to the
     // spool. (The machine's own PostgreSQL keeps running for the tests beside this one.)
-    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let db_url = format!("postgres://postgres@127.0.0.1:{dead_port}/hotline");
     // 110's trunk: a SIPp dispatcher on loopback.
     let trunk_port = free_udp_port();

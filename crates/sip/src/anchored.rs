@@ -1488,7 +1488,8 @@ impl Call {
             Some((u, query)) => {
                 let replaces = query.split('&').find_map(|kv| {
                     let (k, v) = kv.split_once('=')?;
-                    k.eq_ignore_ascii_case("replaces").then(|| percent_decode(v))
+                    k.eq_ignore_ascii_case("replaces")
+                        .then(|| percent_decode(v))
                 });
                 (u.to_string(), replaces)
             }
