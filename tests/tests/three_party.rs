@@ -252,3 +252,118 @@ fn the_citizen_agent_and_expert_hear_each_other_and_the_agent_can_leave() -> Res
     assert_eq!(agent_state(&hl, "1001")?, "ready");
     Ok(())
 }
+
+#[test]
+fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the_agent()
+-> Result<()> {
+    let seat_port = free_udp_port();
+    let dir = tempfile::tempdir()?;
+    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
+        "sip:12369@remote-seats.invalid",
+        &format!("sip:12369@127.0.0.1:{seat_port}"),
+    );
+    let numbers_path = dir.path().join("hotlines-test.toml");
+    std::fs::write(&numbers_path, numbers)?;
+    let numbers_env = numbers_path.display().to_string();
+    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
+    let hl = Hotline::start_in(
+        dir,
+        db_url,
+        "",
+        &[
+            ("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str()),
+            ("HOTLINE_HOTLINE__HOLD_MUSIC_WHILE_SEAT_RINGS", "true"),
+        ],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    let mp_c = free_even_port();
+    let cap = Capture::start(&dir, "citizen", mp_c)?;
+    // The agent sends no audio at all: whatever the citizen receives is the hotline's own.
+    let agent_port = free_udp_port();
+    let agent = sipp_spawn(
+        &dir,
+        "agent",
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(agent_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", "14000"])
+            .build(1),
+    )?;
+    std::thread::sleep(Duration::from_millis(300));
+    register_agent(&dir, hl.sip_udp, "1001", "demo1001", agent_port)?;
+    // The seat rings and never answers (it expects the CANCEL).
+    let seat = sipp_spawn(
+        &dir,
+        "seat",
+        &SippArgs::new("agent_uas_noanswer.xml")
+            .port(seat_port)
+            .arg("-mp", free_even_port())
+            .build(1),
+    )?;
+    let citizen = sipp_spawn(
+        &dir,
+        "citizen",
+        &SippArgs::new("ivr_caller_wait_bye.xml")
+            .to(hl.sip_udp)
+            .arg("-s", "12345")
+            .arg("-mp", mp_c)
+            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
+            .arg("-m", 1)
+            .into_args(),
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while agent_state(&hl, "1001")? != "talking" {
+        if Instant::now() > deadline {
+            bail!("the agent never answered");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let unix_us = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0)
+    };
+    let asked = unix_us();
+    let mut s = std::net::TcpStream::connect(hl.http)?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    {
+        use std::io::{Read, Write};
+        let body = "{\"unit\": \"12369\"}";
+        write!(
+            s,
+            "POST /api/acd/agents/1001/seat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        assert!(
+            out.starts_with("HTTP/1.1 502"),
+            "the seat did not answer: {out}"
+        );
+    }
+    let failed = unix_us();
+    for (name, p) in [("seat", seat), ("agent", agent), ("citizen", citizen)] {
+        let (code, out) = p.wait(Duration::from_secs(40))?;
+        assert_eq!(code, 0, "{name}:\n{out}");
+    }
+    let to_c = audio_to(&cap.stop()?, mp_c);
+    let ringing = to_c
+        .iter()
+        .filter(|(t, _)| *t > asked + 500_000 && *t < failed)
+        .count();
+    let after = to_c.iter().filter(|(t, _)| *t > failed + 500_000).count();
+    // 50 packets a second of music while it rang (8 s), then the silent agent's nothing.
+    assert!(
+        ringing > 250,
+        "music while the seat rang: {ringing} packets"
+    );
+    assert!(
+        after < 10,
+        "back to the (silent) agent after: {after} packets"
+    );
+    let r = hl.wait_records(1, Duration::from_secs(10))?;
+    let route = r[0].route.clone().unwrap_or_default();
+    assert!(route.contains("seat:12369 > seat-failed:12369"), "{route}");
+    Ok(())
+}

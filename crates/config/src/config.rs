@@ -98,6 +98,9 @@ pub struct Hotline {
     /// An agent on a call dials this plus an emergency number (`*110`) for the one-key
     /// transfer from the phone; empty: off.
     pub emergency_feature_prefix: String,
+    /// While a remote seat rings for a three-party call the citizen hears the agent (false)
+    /// or music on hold (true).
+    pub hold_music_while_seat_rings: bool,
 }
 
 /// RTP media anchored by the hotline (IVR prompts, the bridge to agents, recording).

@@ -70,6 +70,7 @@ enum Command {
     /// A third party on `pair`: the call becomes a mixed conference.
     AttachSeat(Box<PortPair>, LegConfig),
     DetachSeat,
+    ResumePeer,
 }
 
 /// Control of one call's media task. Dropping every handle ends the task.
@@ -140,6 +141,11 @@ impl CallMediaHandle {
 
     pub fn detach_seat(&self) {
         self.tx.send(Command::DetachSeat).ok();
+    }
+
+    /// The caller hears the peer again after a prompt or hold music.
+    pub fn resume_peer(&self) {
+        self.tx.send(Command::ResumePeer).ok();
     }
 
     pub fn end_message(&self) {
@@ -341,6 +347,7 @@ impl CallShared {
                 core.media.detach_seat();
                 core.seat = None;
             }
+            Command::ResumePeer => core.media.resume_peer(now),
             Command::Message(None) => {
                 core.media.record_message(false, now);
                 if let Some(r) = core.recorder.take()

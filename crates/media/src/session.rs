@@ -493,6 +493,16 @@ impl CallMedia {
         self.leave_conference(LegId::Seat);
     }
 
+    /// Back to the peer after a prompt (hold music while a third party rang and did not
+    /// answer): the caller hears the peer again, in the same stream.
+    pub fn resume_peer(&mut self, now: Micros) {
+        self.resync(now);
+        if self.peer.is_some() && self.conf.is_none() && !matches!(self.source, Source::Peer) {
+            self.splice_caller_stream();
+            self.source = Source::Peer;
+        }
+    }
+
     pub fn has_seat(&self) -> bool {
         self.seat.is_some()
     }

@@ -324,6 +324,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
             .collect(),
         entry_group: c.hotline.entry_group.clone(),
         ring_timeout: Duration::from_secs(u64::from(c.hotline.ring_timeout_secs)),
+        hold_music_while_seat_rings: c.hotline.hold_music_while_seat_rings,
         emergency_feature_prefix: Some(c.hotline.emergency_feature_prefix.clone())
             .filter(|p| !p.is_empty()),
         numbers: Arc::new(Plan(loaded.hotlines.clone())),

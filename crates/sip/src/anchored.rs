@@ -1233,6 +1233,9 @@ impl Call {
             joined: false,
             port,
         });
+        if self.core.cfg.hold_music_while_seat_rings {
+            self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
+        }
         let ev = self.ev_tx.clone();
         let t = self.core.cfg.ring_timeout;
         tokio::spawn(async move {
@@ -1302,6 +1305,10 @@ impl Call {
 
     fn seat_failed(&mut self, why: String) {
         self.seat_pair = None;
+        if self.core.cfg.hold_music_while_seat_rings {
+            // Back from the music to the agent.
+            self.handle.resume_peer();
+        }
         if let Some(s) = self.seat.take() {
             info!(record = %self.record.id(), number = %s.number, %why, "remote seat not reached");
             self.route_extra.push(format!("seat-failed:{}", s.number));

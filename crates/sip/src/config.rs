@@ -90,6 +90,8 @@ pub struct SipConfig {
     pub ring_timeout: Duration,
     /// `*` in `*110`: the one-key transfer dialed from an agent's phone (None: off).
     pub emergency_feature_prefix: Option<String>,
+    /// Music on hold for the citizen while a remote seat rings (else they hear the agent).
+    pub hold_music_while_seat_rings: bool,
     pub numbers: Arc<dyn NumberPlan>,
     pub media: Option<Arc<MediaSetup>>,
     /// The ACD behind the IVR's queues (used with `media`).
