@@ -862,14 +862,30 @@ fn hold_music_then_back_to_the_agent_in_one_stream() {
     // A remote seat rings: the citizen hears music (the agent's audio is not relayed).
     let music: Arc<[u8]> = vec![g711::linear_to_ulaw(3000); 1600].into();
     w.m.play(vec![music], true, w.now);
-    talk(&mut w, 10, 10, &[(LegId::Caller, 1000), (LegId::Peer, 2000)]);
-    assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 3000), "music");
+    talk(
+        &mut w,
+        10,
+        10,
+        &[(LegId::Caller, 1000), (LegId::Peer, 2000)],
+    );
+    assert!(
+        near(last_level(&w, LegId::Caller, Codec::Pcmu), 3000),
+        "music"
+    );
     // It did not answer: the agent again.
     w.m.resume_peer(w.now);
-    talk(&mut w, 20, 10, &[(LegId::Caller, 1000), (LegId::Peer, 2000)]);
+    talk(
+        &mut w,
+        20,
+        10,
+        &[(LegId::Caller, 1000), (LegId::Peer, 2000)],
+    );
     let t = w.to(LegId::Caller).into_iter().last().unwrap();
     let p = RtpPacket::parse(&t.data).unwrap();
-    assert!(p.payload.iter().all(|&b| b == g711::linear_to_ulaw(2000)), "the agent, relayed");
+    assert!(
+        p.payload.iter().all(|&b| b == g711::linear_to_ulaw(2000)),
+        "the agent, relayed"
+    );
     let headers: Vec<_> = w
         .to(LegId::Caller)
         .iter()
