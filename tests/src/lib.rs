@@ -4,6 +4,8 @@
 //! The binary is the one `cargo build -p hotline-server` made (the README's test command builds it
 //! first); `HOTLINE_BIN` overrides the path.
 
+pub mod acd;
+
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
@@ -733,7 +735,9 @@ pub fn free_even_port() -> u16 {
 /// body).
 pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<String> {
     let mut s = std::net::TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    // Long enough for the requests that answer with an outcome (a transfer rings its target
+    // for up to the ring timeout); the response ends the read anyway.
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\

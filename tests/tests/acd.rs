@@ -6,71 +6,16 @@
 
 use anyhow::{Context, Result, bail};
 use hotline_cdr::EndReason;
+use hotline_tests::acd::{agent_state, api as http, snapshot, wait_agent_state as wait_state};
 use hotline_tests::{
-    Hotline, SippArgs, free_even_port, free_udp_port, http_get, http_request, phone,
-    register_agent, repo_root, sipp_run, sipp_spawn,
+    Hotline, SippArgs, free_even_port, free_udp_port, http_get, phone, register_agent, repo_root,
+    sipp_run, sipp_spawn,
 };
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-
-/// One HTTP request; (status, body).
-fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    let out = http_request(addr, method, path, body)?;
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("status line")?;
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    // Chunked bodies: the JSON is the one line that starts with { or [.
-    let json = body
-        .lines()
-        .find(|l| l.starts_with('{') || l.starts_with('['))
-        .unwrap_or(body)
-        .to_string();
-    Ok((status, json))
-}
-
-fn snapshot(hl: &Hotline) -> Result<Value> {
-    let (code, body) = http(hl.http, "GET", "/api/acd", "")?;
-    if code != 200 {
-        bail!("GET /api/acd: {code} {body}");
-    }
-    Ok(serde_json::from_str(&body)?)
-}
-
-fn agent_state(hl: &Hotline, id: &str) -> Result<(String, Option<String>)> {
-    let snap = snapshot(hl)?;
-    let a = snap["agents"]
-        .as_array()
-        .context("agents")?
-        .iter()
-        .find(|a| a["id"] == id)
-        .with_context(|| format!("agent {id} in {snap}"))?
-        .clone();
-    Ok((
-        a["state"].as_str().unwrap_or_default().to_string(),
-        a["reason"].as_str().map(str::to_string),
-    ))
-}
-
-/// Polls until the agent is in `state` (or fails with the last state seen).
-fn wait_state(hl: &Hotline, id: &str, state: &str, limit: Duration) -> Result<Option<String>> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let (s, reason) = agent_state(hl, id)?;
-        if s == state {
-            return Ok(reason);
-        }
-        if Instant::now() > deadline {
-            bail!("agent {id} is {s} ({reason:?}), not {state}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn queue_counters(hl: &Hotline, queue: &str) -> Result<Value> {
     let snap = snapshot(hl)?;

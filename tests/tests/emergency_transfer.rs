@@ -4,52 +4,21 @@
 //! record (spooled, the database being away) says so.
 
 use anyhow::{Context, Result, bail};
+use hotline_tests::acd::{api, start_with_lines, wait_agent_state, waiting_citizen};
 use hotline_tests::{
-    Hotline, SippArgs, free_even_port, free_udp_port, http_request, phone, repo_root, sipp_spawn,
+    Hotline, SippArgs, free_even_port, free_udp_port, phone, repo_root, sipp_spawn,
 };
 use serde_json::Value;
-use std::time::{Duration, Instant};
 
 fn post(hl: &Hotline, path: &str, body: &str) -> Result<(u16, Value)> {
-    let out = http_request(hl.http, "POST", path, body)?;
-    let code = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("status")?;
-    let json = out
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .context("a JSON body")?;
-    Ok((code, serde_json::from_str(json)?))
-}
-
-fn agent_state(hl: &Hotline, id: &str) -> Result<String> {
-    let out = http_request(hl.http, "GET", "/api/acd", "")?;
-    let json = out.lines().find(|l| l.starts_with('{')).context("body")?;
-    let v: Value = serde_json::from_str(json)?;
-    let a = v["agents"]
-        .as_array()
-        .context("agents")?
-        .iter()
-        .find(|a| a["id"] == id)
-        .context("agent")?;
-    Ok(a["state"].as_str().unwrap_or_default().to_string())
+    let (code, body) = api(hl.http, "POST", path, body)?;
+    Ok((code, serde_json::from_str(&body)?))
 }
 
 fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let s = agent_state(hl, id)?;
-        if s == state {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("agent {id} is {s}, not {state}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_agent_state(hl, id, state, Duration::from_secs(15)).map(|_| ())
 }
+use std::time::{Duration, Instant};
 
 #[test]
 fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
@@ -62,19 +31,13 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
     let db_url = format!("postgres://postgres@127.0.0.1:{dead_port}/hotline");
     // 110's trunk: a SIPp dispatcher on loopback.
     let trunk_port = free_udp_port();
-    let dir = tempfile::tempdir()?;
-    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
-        "sip:110@emergency-trunk.invalid",
-        &format!("sip:110@127.0.0.1:{trunk_port}"),
-    );
-    let numbers_path = dir.path().join("hotlines-test.toml");
-    std::fs::write(&numbers_path, numbers)?;
-    let numbers_env = numbers_path.display().to_string();
-    let hl = Hotline::start_in(
-        dir,
-        db_url,
-        "",
-        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    let hl = start_with_lines(
+        &[(
+            "sip:110@emergency-trunk.invalid",
+            format!("sip:110@127.0.0.1:{trunk_port}"),
+        )],
+        Some(db_url),
+        &[],
     )?;
     let dir = hl.dir.path().to_path_buf();
     let agent = phone(
@@ -98,17 +61,7 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
             .args(&[&trunk_log.display().to_string()])
             .build(1),
     )?;
-    let caller = sipp_spawn(
-        &dir,
-        "citizen",
-        &SippArgs::new("ivr_caller_wait_bye.xml")
-            .to(hl.sip_udp)
-            .arg("-s", "12345")
-            .arg("-mp", free_even_port())
-            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
-            .arg("-m", 1)
-            .into_args(),
-    )?;
+    let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     // Not an emergency line: refused, the call goes on.
     let (code, body) = post(
@@ -182,20 +135,13 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
 #[test]
 fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
     let trunk_port = free_udp_port();
-    let dir = tempfile::tempdir()?;
-    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
-        "sip:119@emergency-trunk.invalid",
-        &format!("sip:119@127.0.0.1:{trunk_port}"),
-    );
-    let numbers_path = dir.path().join("hotlines-test.toml");
-    std::fs::write(&numbers_path, numbers)?;
-    let numbers_env = numbers_path.display().to_string();
-    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
-    let hl = Hotline::start_in(
-        dir,
-        db_url,
-        "",
-        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    let hl = start_with_lines(
+        &[(
+            "sip:119@emergency-trunk.invalid",
+            format!("sip:119@127.0.0.1:{trunk_port}"),
+        )],
+        None,
+        &[],
     )?;
     let dir = hl.dir.path().to_path_buf();
     // The agent briefs for 3 s and hangs up; 119 stays 6 s with the citizen, then hangs up.
@@ -217,17 +163,7 @@ fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
             .args(&["-d", "6000"])
             .build(1),
     )?;
-    let caller = sipp_spawn(
-        &dir,
-        "citizen",
-        &SippArgs::new("ivr_caller_wait_bye.xml")
-            .to(hl.sip_udp)
-            .arg("-s", "12345")
-            .arg("-mp", free_even_port())
-            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
-            .arg("-m", 1)
-            .into_args(),
-    )?;
+    let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     let (code, body) = post(
         &hl,
@@ -252,20 +188,13 @@ fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
 #[test]
 fn the_agent_dials_star_110_from_the_phone_and_the_citizen_goes_to_110() -> Result<()> {
     let trunk_port = free_udp_port();
-    let dir = tempfile::tempdir()?;
-    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
-        "sip:110@emergency-trunk.invalid",
-        &format!("sip:110@127.0.0.1:{trunk_port}"),
-    );
-    let numbers_path = dir.path().join("hotlines-test.toml");
-    std::fs::write(&numbers_path, numbers)?;
-    let numbers_env = numbers_path.display().to_string();
-    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
-    let hl = Hotline::start_in(
-        dir,
-        db_url,
-        "",
-        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    let hl = start_with_lines(
+        &[(
+            "sip:110@emergency-trunk.invalid",
+            format!("sip:110@127.0.0.1:{trunk_port}"),
+        )],
+        None,
+        &[],
     )?;
     let dir = hl.dir.path().to_path_buf();
     let agent = phone(
@@ -286,17 +215,7 @@ fn the_agent_dials_star_110_from_the_phone_and_the_citizen_goes_to_110() -> Resu
             .args(&["-d", "2000"])
             .build(1),
     )?;
-    let caller = sipp_spawn(
-        &dir,
-        "citizen",
-        &SippArgs::new("ivr_caller_wait_bye.xml")
-            .to(hl.sip_udp)
-            .arg("-s", "12345")
-            .arg("-mp", free_even_port())
-            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
-            .arg("-m", 1)
-            .into_args(),
-    )?;
+    let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     // The agent's second line: *110, from 1001. It rings while 110 does, then is answered and
     // hung up by the hotline.

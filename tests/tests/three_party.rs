@@ -4,11 +4,11 @@
 //! the citizen and the expert still hear each other; each join and leave is on the record.
 
 use anyhow::{Context, Result, bail};
+use hotline_tests::acd::{agent_state, start_with_lines};
 use hotline_tests::{
-    Capture, Datagram, Hotline, SippArgs, free_even_port, free_udp_port, http_request,
-    register_agent, repo_root, sipp_spawn,
+    Capture, Datagram, SippArgs, free_even_port, free_udp_port, http_request, register_agent,
+    repo_root, sipp_spawn,
 };
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Power of `freq` in `samples` (8 kHz), Goertzel, normalised by length.
@@ -58,36 +58,16 @@ fn tone_file(dir: &std::path::Path, name: &str, freq: u32) -> Result<()> {
     Ok(())
 }
 
-fn agent_state(hl: &Hotline, id: &str) -> Result<String> {
-    let out = http_request(hl.http, "GET", "/api/acd", "")?;
-    let json = out.lines().find(|l| l.starts_with('{')).context("body")?;
-    let v: Value = serde_json::from_str(json)?;
-    let a = v["agents"]
-        .as_array()
-        .context("agents")?
-        .iter()
-        .find(|a| a["id"] == id)
-        .context("agent")?;
-    Ok(a["state"].as_str().unwrap_or_default().to_string())
-}
-
 #[test]
 fn the_citizen_agent_and_expert_hear_each_other_and_the_agent_can_leave() -> Result<()> {
     let seat_port = free_udp_port();
-    let dir = tempfile::tempdir()?;
-    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
-        "sip:12369@remote-seats.invalid",
-        &format!("sip:12369@127.0.0.1:{seat_port}"),
-    );
-    let numbers_path = dir.path().join("hotlines-test.toml");
-    std::fs::write(&numbers_path, numbers)?;
-    let numbers_env = numbers_path.display().to_string();
-    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
-    let hl = Hotline::start_in(
-        dir,
-        db_url,
-        "",
-        &[("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str())],
+    let hl = start_with_lines(
+        &[(
+            "sip:12369@remote-seats.invalid",
+            format!("sip:12369@127.0.0.1:{seat_port}"),
+        )],
+        None,
+        &[],
     )?;
     let dir = hl.dir.path().to_path_buf();
     tone_file(&dir, "tone-citizen.wav", 440)?;
@@ -142,7 +122,7 @@ fn the_citizen_agent_and_expert_hear_each_other_and_the_agent_can_leave() -> Res
             .into_args(),
     )?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while agent_state(&hl, "1001")? != "talking" {
+    while agent_state(&hl, "1001")?.0 != "talking" {
         if Instant::now() > deadline {
             bail!("the agent never answered");
         }
@@ -249,7 +229,7 @@ fn the_citizen_agent_and_expert_hear_each_other_and_the_agent_can_leave() -> Res
         "no echo in the recording"
     );
     // The agent was freed when they left.
-    assert_eq!(agent_state(&hl, "1001")?, "ready");
+    assert_eq!(agent_state(&hl, "1001")?.0, "ready");
     Ok(())
 }
 
@@ -257,23 +237,13 @@ fn the_citizen_agent_and_expert_hear_each_other_and_the_agent_can_leave() -> Res
 fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the_agent()
 -> Result<()> {
     let seat_port = free_udp_port();
-    let dir = tempfile::tempdir()?;
-    let numbers = std::fs::read_to_string(repo_root().join("config/hotlines.toml"))?.replace(
-        "sip:12369@remote-seats.invalid",
-        &format!("sip:12369@127.0.0.1:{seat_port}"),
-    );
-    let numbers_path = dir.path().join("hotlines-test.toml");
-    std::fs::write(&numbers_path, numbers)?;
-    let numbers_env = numbers_path.display().to_string();
-    let db_url = format!("sqlite://{}/hotline.db?mode=rwc", dir.path().display());
-    let hl = Hotline::start_in(
-        dir,
-        db_url,
-        "",
-        &[
-            ("HOTLINE_HOTLINE__NUMBERS_FILE", numbers_env.as_str()),
-            ("HOTLINE_HOTLINE__HOLD_MUSIC_WHILE_SEAT_RINGS", "true"),
-        ],
+    let hl = start_with_lines(
+        &[(
+            "sip:12369@remote-seats.invalid",
+            format!("sip:12369@127.0.0.1:{seat_port}"),
+        )],
+        None,
+        &[("HOTLINE_HOTLINE__HOLD_MUSIC_WHILE_SEAT_RINGS", "true")],
     )?;
     let dir = hl.dir.path().to_path_buf();
     let mp_c = free_even_port();
@@ -312,7 +282,7 @@ fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the
             .into_args(),
     )?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while agent_state(&hl, "1001")? != "talking" {
+    while agent_state(&hl, "1001")?.0 != "talking" {
         if Instant::now() > deadline {
             bail!("the agent never answered");
         }

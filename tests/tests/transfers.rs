@@ -2,55 +2,17 @@
 //! one (the target never answers: the caller is still with the agent), and blind by the
 //! agent's softphone with REFER and NOTIFY sipfrag (RFC 3515).
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use hotline_cdr::EndReason;
+use hotline_tests::acd::{agent_state, wait_agent_state, waiting_citizen};
 use hotline_tests::{
     Hotline, SippArgs, free_even_port, free_udp_port, http_request, phone, sipp_spawn,
 };
-use serde_json::Value;
-use std::time::{Duration, Instant};
-
-fn agent_state(hl: &Hotline, id: &str) -> Result<String> {
-    let out = http_request(hl.http, "GET", "/api/acd", "")?;
-    let json = out.lines().find(|l| l.starts_with('{')).context("body")?;
-    let v: Value = serde_json::from_str(json)?;
-    let a = v["agents"]
-        .as_array()
-        .context("agents")?
-        .iter()
-        .find(|a| a["id"] == id)
-        .context("agent")?;
-    Ok(a["state"].as_str().unwrap_or_default().to_string())
-}
 
 fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let s = agent_state(hl, id)?;
-        if s == state {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("agent {id} is {s}, not {state}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_agent_state(hl, id, state, Duration::from_secs(15)).map(|_| ())
 }
-
-/// A citizen who presses 0 (to an agent) and stays until the hotline hangs up.
-fn citizen(hl: &Hotline) -> Result<hotline_tests::Sipp> {
-    sipp_spawn(
-        hl.dir.path(),
-        "citizen",
-        &SippArgs::new("ivr_caller_wait_bye.xml")
-            .to(hl.sip_udp)
-            .arg("-s", "12345")
-            .arg("-mp", free_even_port())
-            .args(&["-set", "dtmf_after", "0", "-timeout", "60"])
-            .arg("-m", 1)
-            .into_args(),
-    )
-}
+use std::time::Duration;
 
 #[test]
 fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()> {
@@ -83,7 +45,7 @@ fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()>
         "{\"reason\": \"培训\"}",
     )?;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    let caller = citizen(&hl)?;
+    let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     let out = http_request(
         hl.http,
@@ -146,7 +108,7 @@ fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
         "{\"reason\": \"会议\"}",
     )?;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    let caller = citizen(&hl)?;
+    let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     // Refused at once: nobody of that name.
     let out = http_request(
@@ -157,10 +119,15 @@ fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
     )?;
     assert!(out.starts_with("HTTP/1.1 502"), "{out}");
     // Rings out (8 s, the test's ring timeout): 502, the caller is still with 1001.
-    let out = http_request_long(&hl, "/api/acd/agents/1001/transfer", "{\"to\": \"1002\"}")?;
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1001/transfer",
+        "{\"to\": \"1002\"}",
+    )?;
     assert!(out.starts_with("HTTP/1.1 502"), "{out}");
     assert!(out.contains("no answer"), "{out}");
-    assert_eq!(agent_state(&hl, "1001")?, "talking");
+    assert_eq!(agent_state(&hl, "1001")?.0, "talking");
     let (code, out) = deaf.wait(Duration::from_secs(10))?;
     assert_eq!(code, 0, "1002 rang and was cancelled:\n{out}");
     for (name, s) in [("1001", first), ("citizen", caller)] {
@@ -180,21 +147,6 @@ fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
         "1001 hung up at the end"
     );
     Ok(())
-}
-
-/// The API call waits for the transfer's outcome (up to the ring timeout): a longer read.
-fn http_request_long(hl: &Hotline, path: &str, body: &str) -> Result<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(hl.http)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
 }
 
 #[test]
@@ -236,7 +188,7 @@ fn the_agents_softphone_transfers_with_refer_and_hears_how_it_went() -> Result<(
         "{\"reason\": \"培训\"}",
     )?;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    let caller = citizen(&hl)?;
+    let caller = waiting_citizen(&hl, None)?;
     for (name, s) in [
         ("1001 (REFER, NOTIFYs, BYE)", first),
         ("1002", second),
@@ -310,7 +262,7 @@ fn an_attended_transfer_carries_replaces_to_the_consulted_agent() -> Result<()> 
             "1002@127.0.0.1?Replaces=consult-1%40test%3Bto-tag%3Dt1%3Bfrom-tag%3Df1",
         ],
     )?;
-    let caller = citizen(&hl)?;
+    let caller = waiting_citizen(&hl, None)?;
     for (name, s) in [("1001", first), ("1002", target), ("citizen", caller)] {
         let (code, out) = s.wait(Duration::from_secs(40))?;
         assert_eq!(code, 0, "{name}:\n{out}");

@@ -358,61 +358,158 @@ struct EmergencyBody {
     stay: bool,
 }
 
-/// One-key transfer (话务转接, T5) of a call by its record id: answered once the emergency
-/// line's trunk answers (200) or fails (502, the caller stays with the agent). Needs neither
-/// the database nor the ACD.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SeatBody {
+    /// An annex number (12369) or a unit's name (市生态环境局).
+    unit: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    /// An agent id, an annex number or a SIP URI.
+    to: Option<String>,
+}
+
+/// What is asked of a call in progress (docs/calls.md).
+enum CallAction {
+    /// One-key transfer (话务转接, T5); needs neither the database nor the ACD's storage.
+    Emergency { number: String, stay: bool },
+    /// Three-party call with a unit's remote seat.
+    Seat(String),
+    /// Blind transfer.
+    Transfer(String),
+}
+
+impl CallAction {
+    fn parse(kind: &str, raw: &str) -> Result<Self, Response> {
+        let required = |what: &str| error(StatusCode::UNPROCESSABLE_ENTITY, what.to_string());
+        let given = |v: Option<String>| v.filter(|x| !x.trim().is_empty());
+        Ok(match kind {
+            "emergency" => {
+                let b: EmergencyBody = body(raw)?;
+                let number = given(b.number).ok_or_else(|| {
+                    required("`number` is required (110, 119, 120, 122 or 12122)")
+                })?;
+                CallAction::Emergency {
+                    number,
+                    stay: b.stay,
+                }
+            }
+            "seat" => {
+                let b: SeatBody = body(raw)?;
+                CallAction::Seat(given(b.unit).ok_or_else(|| {
+                    required("`unit` is required: an annex number such as 12369 or a unit's name")
+                })?)
+            }
+            _ => {
+                let b: TransferBody = body(raw)?;
+                CallAction::Transfer(given(b.to).ok_or_else(|| {
+                    required("`to` is required: an agent id, an annex number or a SIP URI")
+                })?)
+            }
+        })
+    }
+
+    /// Carries it out on call `record`: 200 with the outcome once known, 502 with the reason
+    /// when refused or not answered (the caller is still with the agent), 404 for no call.
+    async fn run(self, calls: &hotline_sip::Calls, record: &str) -> Response {
+        let done = match self {
+            CallAction::Emergency { number, stay } => calls
+                .emergency_transfer(record, &number, stay)
+                .await
+                .map(|n| json!({ "transferred": record, "to": n })),
+            CallAction::Seat(who) => calls
+                .bring_in_seat(record, &who)
+                .await
+                .map(|n| json!({ "call": record, "joined": n })),
+            CallAction::Transfer(to) => calls
+                .blind_transfer(record, &to)
+                .await
+                .map(|n| json!({ "transferred": record, "to": n })),
+        };
+        match done {
+            Ok(v) => Json(v).into_response(),
+            Err(hotline_sip::CallControlError::NoCall(r)) => {
+                error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
+            }
+            Err(e) => error(StatusCode::BAD_GATEWAY, e),
+        }
+    }
+}
+
+/// `POST /api/calls/{record}/{emergency|seat|transfer}`.
+async fn call_action(s: AcdState, record: String, kind: &str, raw: String) -> Response {
+    match CallAction::parse(kind, &raw) {
+        Ok(a) => a.run(&s.1, &record).await,
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/acd/agents/{id}/{emergency|seat|transfer}`: the same, on the call the agent is
+/// talking on.
+async fn agent_action(s: AcdState, id: String, kind: &str, raw: String) -> Response {
+    let h = match handle(&s) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let action = match CallAction::parse(kind, &raw) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    match agent_call(h, &id).await {
+        Ok(tag) => action.run(&s.1, &tag).await,
+        Err(r) => r,
+    }
+}
+
 async fn emergency_by_call(
     AxState(s): AxState<AcdState>,
     Path(record): Path<String>,
     raw: String,
 ) -> Response {
-    let b: EmergencyBody = match body(&raw) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(number) = b.number else {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`number` is required (110, 119, 120, 122 or 12122)",
-        );
-    };
-    transfer(&s.1, &record, &number, b.stay).await
+    call_action(s, record, "emergency", raw).await
 }
 
-/// The same for the call an agent is talking on (the desktop's one key).
 async fn emergency_by_agent(
     AxState(s): AxState<AcdState>,
     Path(id): Path<String>,
     raw: String,
 ) -> Response {
-    let h = match handle(&s) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let b: EmergencyBody = match body(&raw) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let Some(number) = b.number else {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`number` is required (110, 119, 120, 122 or 12122)",
-        );
-    };
-    match agent_call(h, &id).await {
-        Ok(tag) => transfer(&s.1, &tag, &number, b.stay).await,
-        Err(r) => r,
-    }
+    agent_action(s, id, "emergency", raw).await
 }
 
-async fn transfer(calls: &hotline_sip::Calls, record: &str, number: &str, stay: bool) -> Response {
-    match calls.emergency_transfer(record, number, stay).await {
-        Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
-        Err(hotline_sip::CallControlError::NoCall(r)) => {
-            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
-        }
-        Err(e) => error(StatusCode::BAD_GATEWAY, e),
-    }
+async fn seat_by_call(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    call_action(s, record, "seat", raw).await
+}
+
+async fn seat_by_agent(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    agent_action(s, id, "seat", raw).await
+}
+
+async fn transfer_by_call(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    call_action(s, record, "transfer", raw).await
+}
+
+async fn transfer_by_agent(
+    AxState(s): AxState<AcdState>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    agent_action(s, id, "transfer", raw).await
 }
 
 /// The record id of the call agent `id` is talking on.
@@ -437,122 +534,4 @@ async fn agent_call(h: &AcdHandle, id: &str) -> Result<String, Response> {
                 format!("agent `{id}`'s call just ended"),
             )
         })
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SeatBody {
-    /// An annex number (12369) or a unit's name (市生态环境局).
-    unit: Option<String>,
-}
-
-fn seat_target(raw: &str) -> Result<String, Response> {
-    let b: SeatBody = body(raw)?;
-    b.unit.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`unit` is required: an annex number such as 12369 or a unit's name",
-        )
-    })
-}
-
-/// Three-party call: the unit's remote seat rings and joins call `record` (200 once it is in,
-/// 502 with the reason when it does not answer or cannot be rung).
-async fn seat_by_call(
-    AxState(s): AxState<AcdState>,
-    Path(record): Path<String>,
-    raw: String,
-) -> Response {
-    match seat_target(&raw) {
-        Ok(who) => seat(&s.1, &record, &who).await,
-        Err(r) => r,
-    }
-}
-
-async fn seat_by_agent(
-    AxState(s): AxState<AcdState>,
-    Path(id): Path<String>,
-    raw: String,
-) -> Response {
-    let h = match handle(&s) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let who = match seat_target(&raw) {
-        Ok(w) => w,
-        Err(r) => return r,
-    };
-    match agent_call(h, &id).await {
-        Ok(tag) => seat(&s.1, &tag, &who).await,
-        Err(r) => r,
-    }
-}
-
-async fn seat(calls: &hotline_sip::Calls, record: &str, who: &str) -> Response {
-    match calls.bring_in_seat(record, who).await {
-        Ok(n) => Json(json!({ "call": record, "joined": n })).into_response(),
-        Err(hotline_sip::CallControlError::NoCall(r)) => {
-            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
-        }
-        Err(e) => error(StatusCode::BAD_GATEWAY, e),
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct TransferBody {
-    /// An agent id, an annex number or a SIP URI.
-    to: Option<String>,
-}
-
-fn transfer_target(raw: &str) -> Result<String, Response> {
-    let b: TransferBody = body(raw)?;
-    b.to.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
-        error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`to` is required: an agent id, an annex number or a SIP URI",
-        )
-    })
-}
-
-/// Blind transfer of call `record`: 200 once the target answered (the agent is released),
-/// 502 with the reason when it did not (the caller is still with the agent).
-async fn transfer_by_call(
-    AxState(s): AxState<AcdState>,
-    Path(record): Path<String>,
-    raw: String,
-) -> Response {
-    match transfer_target(&raw) {
-        Ok(to) => blind(&s.1, &record, &to).await,
-        Err(r) => r,
-    }
-}
-
-async fn transfer_by_agent(
-    AxState(s): AxState<AcdState>,
-    Path(id): Path<String>,
-    raw: String,
-) -> Response {
-    let h = match handle(&s) {
-        Ok(h) => h,
-        Err(r) => return r,
-    };
-    let to = match transfer_target(&raw) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match agent_call(h, &id).await {
-        Ok(tag) => blind(&s.1, &tag, &to).await,
-        Err(r) => r,
-    }
-}
-
-async fn blind(calls: &hotline_sip::Calls, record: &str, to: &str) -> Response {
-    match calls.blind_transfer(record, to).await {
-        Ok(n) => Json(json!({ "transferred": record, "to": n })).into_response(),
-        Err(hotline_sip::CallControlError::NoCall(r)) => {
-            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
-        }
-        Err(e) => error(StatusCode::BAD_GATEWAY, e),
-    }
 }

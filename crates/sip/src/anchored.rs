@@ -1265,30 +1265,13 @@ impl Call {
             self.seat_failed("the call moved on meanwhile".into());
             return;
         };
-        let offer = LocalOffer {
-            ip: pair.local_ip(),
-            port: pair.rtp_port(),
-            codecs: vec![self.codec],
-            telephone_event: true,
-            direction: Direction::SendRecv,
-        };
-        let session = match offer.accept(&body) {
-            Ok(s) => s,
+        let cfg = match self.leg_from_answer(&pair, &body) {
+            Ok(c) => c,
             Err(e) => {
                 self.legs[i].dialog.hangup().await.ok();
                 self.seat_failed(format!("the seat's SDP answer: {e}"));
                 return;
             }
-        };
-        let cfg = LegConfig {
-            remote: remote_addr(session.remote_ip, session.remote_port),
-            codec: session.codec,
-            pt: session.pt,
-            te_pt: session.telephone_event_pt,
-            ssrc: rand::random(),
-            initial_seq: rand::random(),
-            initial_ts: rand::random(),
-            latch: true,
         };
         self.handle.attach_seat(pair, cfg);
         // The leg stays open (not done) until it hangs up.
@@ -1587,15 +1570,8 @@ impl Call {
             return;
         };
         let agent_leg = *agent_leg;
-        let offer = LocalOffer {
-            ip: pair.local_ip(),
-            port: pair.rtp_port(),
-            codecs: vec![self.codec],
-            telephone_event: true,
-            direction: Direction::SendRecv,
-        };
-        let session = match offer.accept(&body) {
-            Ok(s) => s,
+        let peer = match self.leg_from_answer(&pair, &body) {
+            Ok(c) => c,
             Err(e) => {
                 self.legs[i].dialog.hangup().await.ok();
                 self.transfer_failed(488, format!("its SDP answer: {e}"))
@@ -1604,16 +1580,6 @@ impl Call {
             }
         };
         self.bridged_peer_port = Some(pair.rtp_port());
-        let peer = LegConfig {
-            remote: remote_addr(session.remote_ip, session.remote_port),
-            codec: session.codec,
-            pt: session.pt,
-            te_pt: session.telephone_event_pt,
-            ssrc: rand::random(),
-            initial_seq: rand::random(),
-            initial_ts: rand::random(),
-            latch: true,
-        };
         // The recording goes on (the caller and, now, the new party).
         self.handle.attach_peer(pair, peer, None);
         let t = self.transfer.take().expect("checked by the caller");
@@ -1818,15 +1784,8 @@ impl Call {
                 self.legs[i].dialog.hangup().await.ok();
                 return;
             };
-            let offer = LocalOffer {
-                ip: pair.local_ip(),
-                port: pair.rtp_port(),
-                codecs: vec![self.codec],
-                telephone_event: true,
-                direction: Direction::SendRecv,
-            };
-            let session = match offer.accept(&body) {
-                Ok(s) => s,
+            let peer = match self.leg_from_answer(&pair, &body) {
+                Ok(c) => c,
                 Err(e) => {
                     // An answer we cannot use: release this leg. With the ACD the agent has
                     // the call: end it (the ACD puts the agent in wrap-up); without, the
@@ -1851,16 +1810,6 @@ impl Call {
             }
             let who = self.legs[i].who.clone();
             self.bridged_peer_port = Some(pair.rtp_port());
-            let peer = LegConfig {
-                remote: remote_addr(session.remote_ip, session.remote_port),
-                codec: session.codec,
-                pt: session.pt,
-                te_pt: session.telephone_event_pt,
-                ssrc: rand::random(),
-                initial_seq: rand::random(),
-                initial_ts: rand::random(),
-                latch: true,
-            };
             let recording = self.recording_path();
             if let Some(p) = &recording {
                 self.record.recording(p.display().to_string());
@@ -1925,6 +1874,28 @@ impl Call {
         let dir = self.media.recordings_dir.as_ref()?;
         let day = chrono::Utc::now().format("%Y/%m/%d").to_string();
         Some(dir.join(day).join(format!("{}.wav", self.record.id())))
+    }
+
+    /// Our leg towards a party that answered our offer from `pair` with `body` (its SDP).
+    fn leg_from_answer(&self, pair: &PortPair, body: &str) -> Result<LegConfig, SdpError> {
+        let offer = LocalOffer {
+            ip: pair.local_ip(),
+            port: pair.rtp_port(),
+            codecs: vec![self.codec],
+            telephone_event: true,
+            direction: Direction::SendRecv,
+        };
+        let session = offer.accept(body)?;
+        Ok(LegConfig {
+            remote: remote_addr(session.remote_ip, session.remote_port),
+            codec: session.codec,
+            pt: session.pt,
+            te_pt: session.telephone_event_pt,
+            ssrc: rand::random(),
+            initial_seq: rand::random(),
+            initial_ts: rand::random(),
+            latch: true,
+        })
     }
 
     /// Releases every ringing leg except `keep`: CANCEL while ringing, BYE if it answered.
