@@ -1,0 +1,20 @@
+//! Work orders (requirements W1–W10, the notice's §7): every call becomes an order, handled by
+//! the center or dispatched to units, called back and archived.
+//!
+//! An order is its events: [`Event`]s are appended, never changed, and [`WorkOrder::replay`]
+//! recomputes any state from them. [`WorkOrder::apply`] checks a step against the current
+//! state, the roles and the working-day deadlines (on the Chinese calendar of
+//! `hotline-calendar`) and refuses an invalid one with a [`StepError`] saying why, changing
+//! nothing. Pure: no clock (every event carries its time), no storage.
+
+mod event;
+mod number;
+mod order;
+mod rules;
+mod types;
+
+pub use event::{Actor, Event, EventKind, Role};
+pub use number::{OrderNumber, OrderNumberError};
+pub use order::{Status, StepError, WorkOrder};
+pub use rules::Rules;
+pub use types::{Intake, RequestType, Requester, Satisfaction, Urgency};
