@@ -8,12 +8,14 @@
 //! nothing. Pure: no clock (every event carries its time), no storage.
 
 mod event;
+mod kpi;
 mod number;
 mod order;
 mod rules;
 mod types;
 
 pub use event::{Actor, Event, EventKind, Role};
+pub use kpi::Kpis;
 pub use number::{OrderNumber, OrderNumberError};
 pub use order::{Status, StepError, WorkOrder};
 pub use rules::Rules;

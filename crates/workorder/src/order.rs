@@ -80,6 +80,16 @@ pub struct WorkOrder {
     /// The last moment the unit may return the order.
     pub return_due: Option<DateTime<Utc>>,
     pub signed: bool,
+    /// When the lead unit signed for the current dispatch.
+    pub signed_at: Option<DateTime<Utc>>,
+    /// A reply passed the center's review (the caller is then called back).
+    pub review_passed: bool,
+    /// Over all rounds (for the KPIs): sign-fors, those within the return window, replies,
+    /// those by the deadline.
+    pub signs: u32,
+    pub signs_on_time: u32,
+    pub replies: u32,
+    pub replies_on_time: u32,
     /// An extension waiting for the unit head.
     pub extension_requested: Option<DateTime<Utc>>,
     pub extensions: u32,
@@ -145,6 +155,12 @@ impl WorkOrder {
             due_at: None,
             return_due: None,
             signed: false,
+            signed_at: None,
+            review_passed: false,
+            signs: 0,
+            signs_on_time: 0,
+            replies: 0,
+            replies_on_time: 0,
             extension_requested: None,
             extensions: 0,
             returns: 0,
@@ -233,6 +249,9 @@ impl WorkOrder {
                     return Err(wrong());
                 }
                 self.signed = true;
+                self.signed_at = Some(e.at);
+                self.signs += 1;
+                self.signs_on_time += u32::from(self.return_due.is_none_or(|d| e.at <= d));
                 self.status = S::Handling;
             }
             K::ReturnRequested { reasons, basis } => {
@@ -338,7 +357,10 @@ impl WorkOrder {
                     ));
                 }
                 self.solved = Some(*solved);
-                self.replied_on_time = Some(self.due_at.is_none_or(|d| e.at <= d));
+                let on_time = self.due_at.is_none_or(|d| e.at <= d);
+                self.replied_on_time = Some(on_time);
+                self.replies += 1;
+                self.replies_on_time += u32::from(on_time);
                 self.status = S::Replied;
             }
             K::Reviewed { passed, note } => {
@@ -349,6 +371,7 @@ impl WorkOrder {
                 if !passed && note.trim().is_empty() {
                     return Err(StepError::Invalid("a failed review says why".into()));
                 }
+                self.review_passed |= *passed;
                 self.status = if *passed {
                     S::AwaitingCallback
                 } else {
@@ -513,6 +536,7 @@ impl WorkOrder {
         self.due_at = Some(cal.due_at(at, days)?);
         self.return_due = Some(cal.due_at(at, rules.return_days)?);
         self.signed = false;
+        self.signed_at = None;
         self.extension_requested = None;
         self.replied_on_time = None;
         self.status = Status::Dispatched;
