@@ -321,7 +321,7 @@ fn json_object(queue: &str, json: &str) -> Result<(), StoreError> {
         })
 }
 
-fn millis_to_time(
+pub(crate) fn millis_to_time(
     table: &'static str,
     key: &str,
     column: &str,

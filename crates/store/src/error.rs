@@ -29,6 +29,15 @@ pub enum StoreError {
     /// CHECK constraints are a second line, not the error a caller sees.
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// An optimistic-concurrency loss: the caller computed its change from version `expected`
+    /// of the order, but the stored one is `found` (another append got there first; 0 when
+    /// there is no such order). Nothing was written; the caller reloads, replays and retries.
+    #[error("work order {no} is at version {found}, not {expected}: changed by someone else")]
+    Conflict {
+        no: String,
+        expected: u32,
+        found: u32,
+    },
     #[error("spool {path}: {source}")]
     Spool {
         path: PathBuf,

@@ -9,6 +9,7 @@ mod error;
 mod migrations;
 mod spool;
 mod store;
+mod work_orders;
 mod writer;
 
 pub use acd::{AgentStateRow, CallbackRow};
@@ -17,4 +18,5 @@ pub use call_records::Inserted;
 pub use error::StoreError;
 pub use spool::{BAD_FILE, REPLAYING_FILE, SPOOL_FILE};
 pub use store::{Store, StoreOptions};
+pub use work_orders::{EventRow, OrderRow};
 pub use writer::{CallRecordWriter, CallRecordWriterHandle, WriterConfig};

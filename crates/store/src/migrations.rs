@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_acd.sql"),
         include_str!("../migrations/postgres/0003_acd.sql"),
     ),
+    (
+        4,
+        "work_orders",
+        include_str!("../migrations/sqlite/0004_work_orders.sql"),
+        include_str!("../migrations/postgres/0004_work_orders.sql"),
+    ),
 ];
 
 /// How many versions there are.

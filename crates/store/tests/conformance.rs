@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use chrono::{Duration, NaiveDate};
 use common::{TestDb, answered_record, at, bare_record};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
-use hotline_store::{AgentStateRow, Backend, CallbackRow, Inserted, Store, StoreError};
+use hotline_store::{
+    AgentStateRow, Backend, CallbackRow, EventRow, Inserted, OrderRow, Store, StoreError,
+};
 use sqlx::Connection;
 
 on_both_backends!(
@@ -31,6 +33,17 @@ on_both_backends!(
     queue_stats_that_are_not_a_json_object_are_rejected,
     queue_stats_batch_is_all_or_nothing,
     recent_answered_callers_newest_per_caller,
+    order_numbers_count_per_day,
+    concurrent_order_numbers_are_unique,
+    order_round_trips_with_its_events,
+    create_order_is_idempotent_by_record,
+    create_order_refuses_a_number_already_used,
+    append_with_a_stale_version_conflicts_and_writes_nothing,
+    concurrent_appends_exactly_one_wins,
+    events_that_are_not_a_json_object_are_rejected,
+    inconsistent_order_writes_are_rejected,
+    unit_orders_due_soonest_first,
+    overdue_counted_per_unit,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -784,6 +797,690 @@ async fn recent_answered_callers_newest_per_caller(db: TestDb) {
             .recent_answered_callers(at(300_001))
             .await
             .expect("recent")
+            .is_empty()
+    );
+}
+
+fn order_row(no: &str, record: &str, ms: i64) -> OrderRow {
+    OrderRow {
+        no: no.into(),
+        record: record.into(),
+        status: "draft".into(),
+        lead_unit: None,
+        due_at: None,
+        owner: Some("1001".into()),
+        created_at: at(ms),
+        updated_at: at(ms),
+        version: 1,
+    }
+}
+
+fn event_row(no: &str, seq: u32, step: &str, ms: i64) -> EventRow {
+    EventRow {
+        no: no.into(),
+        seq,
+        at: at(ms),
+        actor: "1001".into(),
+        step: step.into(),
+        event_json: format!(
+            r#"{{"at":{ms},"actor":{{"id":"1001","role":{{"role":"agent"}}}},"kind":{{"step":"{step}","n":{seq}}}}}"#
+        ),
+    }
+}
+
+/// The projection after `seq` events, dispatched to `unit` with a deadline.
+fn dispatched(base: &OrderRow, version: u32, unit: &str, due_ms: i64, ms: i64) -> OrderRow {
+    OrderRow {
+        status: "dispatched".into(),
+        lead_unit: Some(unit.into()),
+        due_at: Some(at(due_ms)),
+        updated_at: at(ms),
+        version,
+        ..base.clone()
+    }
+}
+
+async fn event_count(store_url: &str) -> i64 {
+    let mut conn = sqlx::AnyConnection::connect(store_url)
+        .await
+        .expect("connect");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM work_order_events")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    let _ = conn.close().await;
+    n
+}
+
+async fn order_numbers_count_per_day(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    for expected in 1..=3 {
+        assert_eq!(store.next_order_seq(day(1)).await.expect("next"), expected);
+    }
+    // Another day has its own sequence; the first day's goes on where it was.
+    assert_eq!(store.next_order_seq(day(2)).await.expect("next"), 1);
+    assert_eq!(store.next_order_seq(day(1)).await.expect("next"), 4);
+    // Survives a reconnect: numbers are never handed out twice.
+    store.close().await;
+    let again = Store::connect(&db.url).await.expect("reconnect");
+    assert_eq!(again.next_order_seq(day(1)).await.expect("next"), 5);
+    assert_eq!(again.next_order_seq(day(2)).await.expect("next"), 2);
+}
+
+async fn concurrent_order_numbers_are_unique(db: TestDb) {
+    const TASKS: u32 = 8;
+    const EACH: u32 = 25;
+    let store = Store::connect(&db.url).await.expect("connect");
+    // Two stores (two pools) as well as several tasks per pool: as two server processes would.
+    let other = Store::connect(&db.url).await.expect("connect");
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                other.clone()
+            };
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                for _ in 0..EACH {
+                    got.push(store.next_order_seq(day(25)).await.expect("next"));
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("task"));
+    }
+    let unique: HashSet<u32> = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "a number was handed out twice");
+    assert_eq!(
+        unique,
+        (1..=TASKS * EACH).collect::<HashSet<_>>(),
+        "no gaps"
+    );
+    assert_eq!(
+        store.next_order_seq(day(25)).await.expect("next"),
+        TASKS * EACH + 1
+    );
+}
+
+async fn order_round_trips_with_its_events(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    assert_eq!(store.order(no).await.expect("order"), None);
+    assert!(store.order_events(no).await.expect("events").is_empty());
+    assert_eq!(
+        store.order_by_record("call-1").await.expect("by record"),
+        None
+    );
+
+    let created = order_row(no, "call-1", 1_000);
+    let drafted = event_row(no, 1, "drafted", 1_000);
+    assert_eq!(
+        store
+            .create_order(&created, &drafted)
+            .await
+            .expect("create"),
+        Inserted::New
+    );
+    assert_eq!(store.order(no).await.expect("order"), Some(created.clone()));
+    assert_eq!(
+        store.order_by_record("call-1").await.expect("by record"),
+        Some(created.clone())
+    );
+
+    // Appends replace the projection (created_at and record stay) and add events in order.
+    let mut filled = created.clone();
+    filled.version = 2;
+    filled.updated_at = at(2_000);
+    let intake = EventRow {
+        // Chinese text and escapes are kept byte for byte.
+        event_json: r#"{"kind":{"step":"intake_filled","content":"暖气不热\n\"三楼\""}}"#.into(),
+        ..event_row(no, 2, "intake_filled", 2_000)
+    };
+    store
+        .append_event(&filled, &intake, 1)
+        .await
+        .expect("append intake");
+    let mut sent = dispatched(&created, 3, "市住建局", 900_000, 3_000);
+    sent.created_at = at(555); // ignored: the created time is the create's
+    sent.owner = None;
+    let dispatch = event_row(no, 3, "dispatched", 3_000);
+    store
+        .append_event(&sent, &dispatch, 2)
+        .await
+        .expect("append dispatch");
+
+    let back = store.order(no).await.expect("order").expect("stored");
+    assert_eq!(
+        back,
+        OrderRow {
+            created_at: at(1_000),
+            ..sent.clone()
+        }
+    );
+    assert_eq!(
+        store.order_events(no).await.expect("events"),
+        [drafted, intake, dispatch]
+    );
+
+    // Milliseconds are kept, finer precision dropped.
+    let mut fine = order_row("YC20261201-000002", "call-2", 0);
+    fine.due_at = Some(at(5) + Duration::nanoseconds(999_999));
+    let mut first = event_row("YC20261201-000002", 1, "drafted", 0);
+    first.at += Duration::nanoseconds(3_000_001);
+    store.create_order(&fine, &first).await.expect("create");
+    let back = store
+        .order("YC20261201-000002")
+        .await
+        .expect("order")
+        .expect("stored");
+    assert_eq!(back.due_at, Some(at(5)));
+    assert_eq!(back.owner.as_deref(), Some("1001"));
+    let events = store
+        .order_events("YC20261201-000002")
+        .await
+        .expect("events");
+    assert_eq!(events[0].at, at(3));
+
+    // Survives a reconnect.
+    store.close().await;
+    let again = Store::connect(&db.url).await.expect("reconnect");
+    assert_eq!(again.order_events(no).await.expect("events").len(), 3);
+}
+
+async fn create_order_is_idempotent_by_record(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let first = order_row("YC20261201-000001", "call-1", 1_000);
+    let drafted = event_row("YC20261201-000001", 1, "drafted", 1_000);
+    assert_eq!(
+        store.create_order(&first, &drafted).await.expect("create"),
+        Inserted::New
+    );
+    // The same create again (a retry) and a create under another number for the same call
+    // (two agents, or a number taken twice) both leave the first order as it was.
+    assert_eq!(
+        store.create_order(&first, &drafted).await.expect("again"),
+        Inserted::Duplicate
+    );
+    let mut rival = order_row("YC20261201-000002", "call-1", 2_000);
+    rival.owner = Some("1002".into());
+    assert_eq!(
+        store
+            .create_order(&rival, &event_row("YC20261201-000002", 1, "drafted", 2_000))
+            .await
+            .expect("rival"),
+        Inserted::Duplicate
+    );
+    assert_eq!(
+        store.order_by_record("call-1").await.expect("by record"),
+        Some(first)
+    );
+    assert_eq!(store.order("YC20261201-000002").await.expect("order"), None);
+    assert!(
+        store
+            .order_events("YC20261201-000002")
+            .await
+            .expect("events")
+            .is_empty()
+    );
+    assert_eq!(event_count(&db.url).await, 1);
+}
+
+async fn create_order_refuses_a_number_already_used(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    store
+        .create_order(&order_row(no, "call-1", 0), &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    // Another call under a number already taken: the numbering is broken, which must show.
+    let err = store
+        .create_order(&order_row(no, "call-2", 5), &event_row(no, 1, "drafted", 5))
+        .await
+        .expect_err("number taken");
+    assert!(matches!(err, StoreError::Database(_)), "{err}");
+    assert_eq!(
+        store.order_by_record("call-2").await.expect("by record"),
+        None
+    );
+    assert_eq!(event_count(&db.url).await, 1);
+}
+
+async fn append_with_a_stale_version_conflicts_and_writes_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = order_row(no, "call-1", 0);
+    store
+        .create_order(&created, &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    let v2 = dispatched(&created, 2, "市住建局", 100_000, 1_000);
+    store
+        .append_event(&v2, &event_row(no, 2, "dispatched", 1_000), 1)
+        .await
+        .expect("append");
+
+    // Computed from version 1 again: the store is at 2.
+    let stale = dispatched(&created, 2, "市水务局", 200_000, 2_000);
+    let err = store
+        .append_event(&stale, &event_row(no, 2, "reassigned", 2_000), 1)
+        .await
+        .expect_err("stale");
+    match &err {
+        StoreError::Conflict {
+            no: n,
+            expected,
+            found,
+        } => {
+            assert_eq!((n.as_str(), *expected, *found), (no, 1, 2));
+        }
+        other => panic!("expected a conflict, got {other}"),
+    }
+    // Ahead of the store is a conflict too.
+    let ahead = dispatched(&created, 6, "市水务局", 200_000, 2_000);
+    let err = store
+        .append_event(&ahead, &event_row(no, 6, "reassigned", 2_000), 5)
+        .await
+        .expect_err("ahead");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 5,
+                found: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // An order that does not exist is at version 0.
+    let ghost = dispatched(&order_row("YC20261201-000009", "call-9", 0), 2, "u", 1, 1);
+    let err = store
+        .append_event(
+            &ghost,
+            &event_row("YC20261201-000009", 2, "dispatched", 1),
+            1,
+        )
+        .await
+        .expect_err("no such order");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                found: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    assert_eq!(store.order(no).await.expect("order"), Some(v2));
+    assert_eq!(store.order_events(no).await.expect("events").len(), 2);
+    assert_eq!(event_count(&db.url).await, 2);
+}
+
+async fn concurrent_appends_exactly_one_wins(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let other = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = order_row(no, "call-1", 0);
+    store
+        .create_order(&created, &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    for round in 1..=10_u32 {
+        // Both computed from version `round`; they race, on two pools.
+        let a = dispatched(&created, round + 1, "unit-a", 100_000, i64::from(round));
+        let b = dispatched(&created, round + 1, "unit-b", 200_000, i64::from(round));
+        let ea = event_row(no, round + 1, "dispatched", i64::from(round));
+        let mut eb = ea.clone();
+        eb.step = "reassigned".into();
+        eb.event_json = r#"{"kind":{"step":"reassigned"}}"#.into();
+        let (ra, rb) = tokio::join!(
+            store.append_event(&a, &ea, round),
+            other.append_event(&b, &eb, round)
+        );
+        let (winner, winner_event, loser) = match (ra, rb) {
+            (Ok(()), Err(e)) => (a, ea, e),
+            (Err(e), Ok(())) => (b, eb, e),
+            (ra, rb) => panic!("round {round}: exactly one must win: {ra:?} / {rb:?}"),
+        };
+        assert!(
+            matches!(loser, StoreError::Conflict { expected, found, .. }
+                if expected == round && found == round + 1),
+            "round {round}: {loser}"
+        );
+        assert_eq!(store.order(no).await.expect("order"), Some(winner));
+        let events = store.order_events(no).await.expect("events");
+        assert_eq!(events.len(), round as usize + 1, "the loser left no event");
+        assert_eq!(events.last(), Some(&winner_event));
+    }
+    assert_eq!(event_count(&db.url).await, 11);
+}
+
+async fn events_that_are_not_a_json_object_are_rejected(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = order_row(no, "call-1", 0);
+    let bad_values = [
+        "",
+        "not json",
+        r#"{"kind":"#,
+        "[1,2]",
+        "3",
+        "null",
+        r#""{}""#,
+    ];
+    for bad in bad_values {
+        let mut first = event_row(no, 1, "drafted", 0);
+        first.event_json = bad.into();
+        let err = store
+            .create_order(&created, &first)
+            .await
+            .expect_err("not an object");
+        assert!(matches!(err, StoreError::Invalid(_)), "{bad:?}: {err}");
+        assert!(err.to_string().contains(no), "names the order: {err}");
+    }
+    // Not even the order row was kept.
+    assert_eq!(store.order(no).await.expect("order"), None);
+    assert_eq!(
+        store.order_by_record("call-1").await.expect("by record"),
+        None
+    );
+
+    store
+        .create_order(&created, &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    let next = dispatched(&created, 2, "u", 1_000, 1_000);
+    for bad in bad_values {
+        let mut event = event_row(no, 2, "dispatched", 1_000);
+        event.event_json = bad.into();
+        let err = store
+            .append_event(&next, &event, 1)
+            .await
+            .expect_err("not an object");
+        assert!(matches!(err, StoreError::Invalid(_)), "{bad:?}: {err}");
+    }
+    // Neither the projection nor the version moved.
+    assert_eq!(store.order(no).await.expect("order"), Some(created));
+    assert_eq!(event_count(&db.url).await, 1);
+
+    // The schema refuses them too, for writers that bypass the store.
+    for bad in ["not json", "[1,2]", "3"] {
+        let sql = format!(
+            "INSERT INTO work_order_events (no, seq, at, actor, step, event) \
+             VALUES ('{no}', 2, 0, 'x', 'dispatched', '{bad}')"
+        );
+        let mut conn = sqlx::AnyConnection::connect(&db.url)
+            .await
+            .expect("connect");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect_err("CHECK on event");
+        let _ = conn.close().await;
+    }
+    raw_execute(
+        &db,
+        "INSERT INTO work_order_events (no, seq, at, actor, step, event) \
+         VALUES ('YC20261201-000001', 2, 0, 'x', 'dispatched', '{\"a\":1}')",
+    )
+    .await
+    .expect("a valid raw insert goes through");
+}
+
+async fn inconsistent_order_writes_are_rejected(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = order_row(no, "call-1", 0);
+    let first = event_row(no, 1, "drafted", 0);
+    let invalid = |r: Result<Inserted, StoreError>| {
+        let err = r.expect_err("inconsistent");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    };
+    invalid(
+        store
+            .create_order(
+                &OrderRow {
+                    version: 2,
+                    ..created.clone()
+                },
+                &first,
+            )
+            .await,
+    );
+    invalid(
+        store
+            .create_order(&created, &event_row(no, 2, "drafted", 0))
+            .await,
+    );
+    invalid(
+        store
+            .create_order(&created, &event_row("YC20261201-000002", 1, "drafted", 0))
+            .await,
+    );
+    invalid(store.create_order(&created, &event_row(no, 1, "", 0)).await);
+    invalid(
+        store
+            .create_order(
+                &OrderRow {
+                    status: String::new(),
+                    ..created.clone()
+                },
+                &first,
+            )
+            .await,
+    );
+    assert_eq!(store.order(no).await.expect("order"), None);
+
+    store.create_order(&created, &first).await.expect("create");
+    let next = dispatched(&created, 2, "u", 1_000, 1_000);
+    let append_invalid = |r: Result<(), StoreError>| {
+        let err = r.expect_err("inconsistent");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    };
+    // The projection's version is not the one after the append.
+    append_invalid(
+        store
+            .append_event(
+                &OrderRow {
+                    version: 3,
+                    ..next.clone()
+                },
+                &event_row(no, 2, "d", 1),
+                1,
+            )
+            .await,
+    );
+    // The event is not at the next position, or belongs to another order.
+    append_invalid(
+        store
+            .append_event(&next, &event_row(no, 3, "d", 1), 1)
+            .await,
+    );
+    append_invalid(
+        store
+            .append_event(&next, &event_row("YC20261201-000002", 2, "d", 1), 1)
+            .await,
+    );
+    // Version 0 is the create's.
+    append_invalid(
+        store
+            .append_event(
+                &OrderRow {
+                    version: 1,
+                    ..next.clone()
+                },
+                &event_row(no, 1, "d", 1),
+                0,
+            )
+            .await,
+    );
+    assert_eq!(store.order(no).await.expect("order"), Some(created));
+    assert_eq!(event_count(&db.url).await, 1);
+}
+
+/// Creates order `YC20261201-<n>` for call `call-<n>`, then dispatches it to `unit` (due at
+/// `due_ms`) and moves it to `status`.
+async fn seed_order(store: &Store, n: u32, unit: Option<&str>, due_ms: Option<i64>, status: &str) {
+    let no = format!("YC20261201-{n:06}");
+    let created = order_row(&no, &format!("call-{n}"), 0);
+    store
+        .create_order(&created, &event_row(&no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    let projection = OrderRow {
+        status: status.into(),
+        lead_unit: unit.map(str::to_owned),
+        due_at: due_ms.map(at),
+        updated_at: at(1),
+        version: 2,
+        ..created
+    };
+    store
+        .append_event(&projection, &event_row(&no, 2, "dispatched", 1), 1)
+        .await
+        .expect("append");
+}
+
+fn numbers(rows: &[OrderRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.no.as_str()).collect()
+}
+
+async fn unit_orders_due_soonest_first(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let open: &[&str] = &["dispatched", "handling"];
+    seed_order(&store, 1, Some("住建"), Some(5_000), "handling").await;
+    seed_order(&store, 2, Some("住建"), Some(3_000), "dispatched").await;
+    // Same deadline as 2: ties by number.
+    seed_order(&store, 3, Some("住建"), Some(3_000), "handling").await;
+    // Closed: not listed.
+    seed_order(&store, 4, Some("住建"), Some(1_000), "replied").await;
+    // Another unit.
+    seed_order(&store, 5, Some("水务"), Some(1_000), "handling").await;
+    // No deadline.
+    seed_order(&store, 6, Some("住建"), None, "handling").await;
+    // Due exactly at the bound: not before it.
+    seed_order(&store, 7, Some("住建"), Some(9_000), "handling").await;
+
+    let due = store
+        .unit_orders_due("住建", open, at(9_000), 100)
+        .await
+        .expect("due");
+    assert_eq!(
+        numbers(&due),
+        [
+            "YC20261201-000002",
+            "YC20261201-000003",
+            "YC20261201-000001"
+        ]
+    );
+    assert_eq!(due[2].lead_unit.as_deref(), Some("住建"));
+    assert_eq!(due[2].due_at, Some(at(5_000)));
+    assert_eq!(
+        numbers(
+            &store
+                .unit_orders_due("住建", open, at(9_000), 2)
+                .await
+                .expect("due")
+        ),
+        ["YC20261201-000002", "YC20261201-000003"]
+    );
+    assert_eq!(
+        numbers(
+            &store
+                .unit_orders_due("住建", &["handling"], at(4_000), 100)
+                .await
+                .expect("due")
+        ),
+        ["YC20261201-000003"]
+    );
+    assert_eq!(
+        numbers(
+            &store
+                .unit_orders_due("住建", &["replied"], at(9_001), 100)
+                .await
+                .expect("due")
+        ),
+        ["YC20261201-000004"]
+    );
+    assert!(
+        store
+            .unit_orders_due("住建", &[], at(9_000), 100)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(
+        store
+            .unit_orders_due("住建", open, at(9_000), 0)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(
+        store
+            .unit_orders_due("nobody", open, at(9_000), 100)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+}
+
+async fn overdue_counted_per_unit(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let open: &[&str] = &["dispatched", "handling", "return_pending"];
+    let now = at(10_000);
+    assert!(
+        store
+            .overdue_by_unit(open, now)
+            .await
+            .expect("overdue")
+            .is_empty()
+    );
+    seed_order(&store, 1, Some("b-unit"), Some(1_000), "handling").await;
+    seed_order(&store, 2, Some("b-unit"), Some(9_999), "dispatched").await;
+    seed_order(&store, 3, Some("A-unit"), Some(2_000), "return_pending").await;
+    seed_order(&store, 4, Some("环保"), Some(3_000), "handling").await;
+    // Not overdue: due exactly now, due later, closed, no deadline, no unit.
+    seed_order(&store, 5, Some("b-unit"), Some(10_000), "handling").await;
+    seed_order(&store, 6, Some("c-unit"), Some(20_000), "handling").await;
+    seed_order(&store, 7, Some("c-unit"), Some(1_000), "replied").await;
+    seed_order(&store, 8, Some("c-unit"), None, "handling").await;
+    seed_order(&store, 9, None, Some(1_000), "handling").await;
+
+    let expect = |rows: &[(&str, u64)]| -> Vec<(String, u64)> {
+        rows.iter().map(|&(u, n)| (u.to_owned(), n)).collect()
+    };
+    // Byte order: upper case before lower case, CJK last, on both backends.
+    assert_eq!(
+        store.overdue_by_unit(open, now).await.expect("overdue"),
+        expect(&[("A-unit", 1), ("b-unit", 2), ("环保", 1)])
+    );
+    assert_eq!(
+        store
+            .overdue_by_unit(&["handling"], now)
+            .await
+            .expect("overdue"),
+        expect(&[("b-unit", 1), ("环保", 1)])
+    );
+    assert_eq!(
+        store
+            .overdue_by_unit(open, at(10_001))
+            .await
+            .expect("overdue"),
+        expect(&[("A-unit", 1), ("b-unit", 3), ("环保", 1)])
+    );
+    assert!(
+        store
+            .overdue_by_unit(&[], now)
+            .await
+            .expect("overdue")
             .is_empty()
     );
 }
