@@ -315,10 +315,9 @@ impl Acd {
         let mut priority = caller.priority.min(9);
         let mut sticky = None;
         let mut repeat = false;
-        if let Some((agent, at)) = self.recent_caller(&caller.number, now) {
+        if let Some(agent) = self.recent_caller(&caller.number, now) {
             repeat = true;
             priority = priority.saturating_add(self.cfg.repeat_priority).min(9);
-            let _ = at;
             if self.cfg.sticky {
                 sticky = Some(agent);
             }
@@ -1039,12 +1038,13 @@ impl Acd {
         }
     }
 
-    fn recent_caller(&self, number: &str, now: Millis) -> Option<(usize, Millis)> {
+    /// The agent who last answered `number` within the repeat window.
+    fn recent_caller(&self, number: &str, now: Millis) -> Option<usize> {
         if number.is_empty() || number == "anonymous" {
             return None;
         }
         let &(a, at) = self.recent.get(number)?;
-        (now.saturating_sub(at) < self.cfg.repeat_window_ms).then_some((a, at))
+        (now.saturating_sub(at) < self.cfg.repeat_window_ms).then_some(a)
     }
 
     fn prune_recent(&mut self, now: Millis) {

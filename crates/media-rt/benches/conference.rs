@@ -215,7 +215,6 @@ fn main() {
             .await
             .unwrap()
             .expect("generator output");
-        let engine_sent_total = STATS.packets_sent.load(Ordering::Relaxed);
         let engine_recv_total = STATS.packets_received.load(Ordering::Relaxed);
         let text = String::from_utf8_lossy(&out.stdout);
         let mut it = text.split_whitespace().map(|x| x.parse::<u64>().unwrap_or(0));
@@ -231,7 +230,6 @@ fn main() {
         // Loss both ways over the whole run (in flight at the end: at most a packet per leg).
         let lost_in = gen_sent.saturating_sub(engine_recv_total);
         let lost_out = gen_expected.saturating_sub(gen_recv);
-        let _ = engine_sent_total;
         println!("  lost generator→engine {lost_in} of {gen_sent}");
         println!("  lost engine→generator {lost_out} of {gen_expected} (sequence gaps per leg); legs that got nothing: {silent_legs}");
         drop(handles);

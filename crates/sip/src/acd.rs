@@ -451,7 +451,6 @@ pub(crate) fn start(
         tx,
         had_binding: HashSet::new(),
         keepalive_failures: HashMap::new(),
-        desks: HashSet::new(),
         tags: HashMap::new(),
         day: beijing_today(),
     };
@@ -532,8 +531,6 @@ struct Actor {
     /// logs them out (an agent restored after a restart is not, until their phone registers).
     had_binding: HashSet<String>,
     keepalive_failures: HashMap<String, u32>,
-    /// Agents logged in from a desktop (they see callback work items).
-    desks: HashSet<String>,
     /// Callback tags by call id (for storage).
     tags: HashMap<CallId, (String, bool)>,
     day: chrono::NaiveDate,
@@ -793,13 +790,9 @@ impl Actor {
         match op {
             AgentOp::Login { desk } => {
                 self.acd.login(agent, now)?;
-                if desk {
-                    self.desks.insert(agent.to_string());
-                }
                 self.acd.set_takes_callbacks(agent, desk, now)
             }
             AgentOp::Logout => {
-                self.desks.remove(agent);
                 self.had_binding.remove(agent);
                 self.acd.set_takes_callbacks(agent, false, now)?;
                 self.acd.logout(agent, now)

@@ -1156,15 +1156,10 @@ impl Call {
         who: String,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     ) {
+        // The call's own state is checked by ring_third_party.
         let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
             let _ = reply.send(Err(why));
         };
-        if !matches!(self.phase, Phase::Bridged(_)) || self.agent_left {
-            return refuse(reply, "the caller is not talking to an agent".into());
-        }
-        if self.seat.is_some() || self.transfer.is_some() {
-            return refuse(reply, "a third party is already in or ringing".into());
-        }
         let line = self
             .core
             .cfg
