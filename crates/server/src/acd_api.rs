@@ -40,12 +40,9 @@ pub fn router(state: AcdState) -> Router {
         )
         .route("/api/acd/supervisor/agents/{id}/state", post(force_state))
         .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
-        .route("/api/calls/{record}/emergency", post(emergency_by_call))
-        .route("/api/acd/agents/{id}/emergency", post(emergency_by_agent))
-        .route("/api/calls/{record}/seat", post(seat_by_call))
-        .route("/api/calls/{record}/transfer", post(transfer_by_call))
-        .route("/api/acd/agents/{id}/transfer", post(transfer_by_agent))
-        .route("/api/acd/agents/{id}/seat", post(seat_by_agent))
+        // emergency | seat | transfer (the agents' static routes above take precedence).
+        .route("/api/calls/{record}/{action}", post(call_action))
+        .route("/api/acd/agents/{id}/{action}", post(agent_action))
         .with_state(state)
 }
 
@@ -77,13 +74,10 @@ fn handle(s: &AcdState) -> Result<&AcdHandle, Response> {
     })
 }
 
-async fn done(r: Result<(), AcdApiError>, agent: &str, h: &AcdHandle) -> Response {
+/// 200 with the agent as the request left them, or the error.
+fn done(r: Result<hotline_acd::AgentView, AcdApiError>) -> Response {
     match r {
-        Ok(()) => {
-            let snap = h.snapshot().await.ok();
-            let view = snap.and_then(|s| s.agents.into_iter().find(|a| a.id == agent));
-            (StatusCode::OK, Json(json!({ "agent": view }))).into_response()
-        }
+        Ok(view) => (StatusCode::OK, Json(json!({ "agent": view }))).into_response(),
         Err(e) => api_error(e),
     }
 }
@@ -135,7 +129,7 @@ async fn login(AxState(s): AxState<AcdState>, Path(id): Path<String>, raw: Strin
         Ok(b) => b,
         Err(r) => return r,
     };
-    done(h.agent(&id, AgentOp::Login { desk: b.desk }).await, &id, h).await
+    done(h.agent(&id, AgentOp::Login { desk: b.desk }).await)
 }
 
 async fn logout(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
@@ -143,7 +137,7 @@ async fn logout(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Respon
         Ok(h) => h,
         Err(r) => return r,
     };
-    done(h.agent(&id, AgentOp::Logout).await, &id, h).await
+    done(h.agent(&id, AgentOp::Logout).await)
 }
 
 async fn ready(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
@@ -151,7 +145,7 @@ async fn ready(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Respons
         Ok(h) => h,
         Err(r) => return r,
     };
-    done(h.agent(&id, AgentOp::Ready).await, &id, h).await
+    done(h.agent(&id, AgentOp::Ready).await)
 }
 
 #[derive(Deserialize, Default)]
@@ -178,7 +172,7 @@ async fn not_ready(AxState(s): AxState<AcdState>, Path(id): Path<String>, raw: S
             ),
         );
     };
-    done(h.agent(&id, AgentOp::NotReady(reason)).await, &id, h).await
+    done(h.agent(&id, AgentOp::NotReady(reason)).await)
 }
 
 async fn end_wrap_up(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> Response {
@@ -186,7 +180,7 @@ async fn end_wrap_up(AxState(s): AxState<AcdState>, Path(id): Path<String>) -> R
         Ok(h) => h,
         Err(r) => return r,
     };
-    done(h.agent(&id, AgentOp::EndWrapUp).await, &id, h).await
+    done(h.agent(&id, AgentOp::EndWrapUp).await)
 }
 
 #[derive(Deserialize, Default)]
@@ -224,7 +218,7 @@ async fn callback(
             );
         }
     };
-    done(h.agent(&id, op).await, &id, h).await
+    done(h.agent(&id, op).await)
 }
 
 #[derive(Deserialize, Default)]
@@ -267,7 +261,7 @@ async fn force_state(
             );
         }
     };
-    done(h.force(&id, req).await, &id, h).await
+    done(h.force(&id, req).await)
 }
 
 #[derive(Deserialize, Default)]
@@ -403,11 +397,17 @@ impl CallAction {
                     required("`unit` is required: an annex number such as 12369 or a unit's name")
                 })?)
             }
-            _ => {
+            "transfer" => {
                 let b: TransferBody = body(raw)?;
                 CallAction::Transfer(given(b.to).ok_or_else(|| {
                     required("`to` is required: an agent id, an annex number or a SIP URI")
                 })?)
+            }
+            other => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    format!("no call action `{other}` (emergency, seat or transfer)"),
+                ));
             }
         })
     }
@@ -440,8 +440,12 @@ impl CallAction {
 }
 
 /// `POST /api/calls/{record}/{emergency|seat|transfer}`.
-async fn call_action(s: AcdState, record: String, kind: &str, raw: String) -> Response {
-    match CallAction::parse(kind, &raw) {
+async fn call_action(
+    AxState(s): AxState<AcdState>,
+    Path((record, kind)): Path<(String, String)>,
+    raw: String,
+) -> Response {
+    match CallAction::parse(&kind, &raw) {
         Ok(a) => a.run(&s.1, &record).await,
         Err(r) => r,
     }
@@ -449,12 +453,16 @@ async fn call_action(s: AcdState, record: String, kind: &str, raw: String) -> Re
 
 /// `POST /api/acd/agents/{id}/{emergency|seat|transfer}`: the same, on the call the agent is
 /// talking on.
-async fn agent_action(s: AcdState, id: String, kind: &str, raw: String) -> Response {
+async fn agent_action(
+    AxState(s): AxState<AcdState>,
+    Path((id, kind)): Path<(String, String)>,
+    raw: String,
+) -> Response {
     let h = match handle(&s) {
         Ok(h) => h,
         Err(r) => return r,
     };
-    let action = match CallAction::parse(kind, &raw) {
+    let action = match CallAction::parse(&kind, &raw) {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -464,74 +472,12 @@ async fn agent_action(s: AcdState, id: String, kind: &str, raw: String) -> Respo
     }
 }
 
-async fn emergency_by_call(
-    AxState(s): AxState<AcdState>,
-    Path(record): Path<String>,
-    raw: String,
-) -> Response {
-    call_action(s, record, "emergency", raw).await
-}
-
-async fn emergency_by_agent(
-    AxState(s): AxState<AcdState>,
-    Path(id): Path<String>,
-    raw: String,
-) -> Response {
-    agent_action(s, id, "emergency", raw).await
-}
-
-async fn seat_by_call(
-    AxState(s): AxState<AcdState>,
-    Path(record): Path<String>,
-    raw: String,
-) -> Response {
-    call_action(s, record, "seat", raw).await
-}
-
-async fn seat_by_agent(
-    AxState(s): AxState<AcdState>,
-    Path(id): Path<String>,
-    raw: String,
-) -> Response {
-    agent_action(s, id, "seat", raw).await
-}
-
-async fn transfer_by_call(
-    AxState(s): AxState<AcdState>,
-    Path(record): Path<String>,
-    raw: String,
-) -> Response {
-    call_action(s, record, "transfer", raw).await
-}
-
-async fn transfer_by_agent(
-    AxState(s): AxState<AcdState>,
-    Path(id): Path<String>,
-    raw: String,
-) -> Response {
-    agent_action(s, id, "transfer", raw).await
-}
-
 /// The record id of the call agent `id` is talking on.
 async fn agent_call(h: &AcdHandle, id: &str) -> Result<String, Response> {
-    let snap = h.snapshot().await.map_err(api_error)?;
-    let Some(agent) = snap.agents.iter().find(|a| a.id == id) else {
-        return Err(error(StatusCode::NOT_FOUND, format!("no agent `{id}`")));
-    };
-    let hotline_acd::AgentState::Talking { call } = agent.state else {
-        return Err(error(
+    h.talking_call(id).await.map_err(api_error)?.ok_or_else(|| {
+        error(
             StatusCode::CONFLICT,
-            format!("agent `{id}` is not on a call ({})", agent.state),
-        ));
-    };
-    snap.calls
-        .iter()
-        .find(|c| c.id == call)
-        .map(|c| c.tag.clone())
-        .ok_or_else(|| {
-            error(
-                StatusCode::CONFLICT,
-                format!("agent `{id}`'s call just ended"),
-            )
-        })
+            format!("agent `{id}` is not on a call"),
+        )
+    })
 }

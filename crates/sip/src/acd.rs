@@ -186,15 +186,21 @@ enum Req {
     RequestCallback {
         call: CallId,
     },
+    /// Answered with the agent as the request left it.
     Agent {
         agent: String,
         op: AgentOp,
-        reply: oneshot::Sender<Result<(), AcdError>>,
+        reply: oneshot::Sender<Result<AgentView, AcdError>>,
     },
     Supervisor {
         agent: String,
         state: StateRequest,
-        reply: oneshot::Sender<Result<(), AcdError>>,
+        reply: oneshot::Sender<Result<AgentView, AcdError>>,
+    },
+    /// The record id of the call the agent is talking on (None: on no call).
+    TalkingCall {
+        agent: String,
+        reply: oneshot::Sender<Result<Option<String>, AcdError>>,
     },
     MoveCall {
         call: CallId,
@@ -245,7 +251,8 @@ impl AcdHandle {
         self.callback_key
     }
 
-    pub async fn agent(&self, agent: &str, op: AgentOp) -> Result<(), AcdApiError> {
+    /// Carries out an agent's request; the agent as it left them.
+    pub async fn agent(&self, agent: &str, op: AgentOp) -> Result<AgentView, AcdApiError> {
         if let AgentOp::NotReady(r) = &op
             && !self.reasons.iter().any(|x| x == r.trim())
         {
@@ -264,11 +271,22 @@ impl AcdHandle {
     }
 
     /// A supervisor forces an agent's state (any reason text is accepted from a supervisor).
-    pub async fn force(&self, agent: &str, state: StateRequest) -> Result<(), AcdApiError> {
+    pub async fn force(&self, agent: &str, state: StateRequest) -> Result<AgentView, AcdApiError> {
         let (reply, rx) = oneshot::channel();
         self.send(Req::Supervisor {
             agent: agent.to_string(),
             state,
+            reply,
+        })?;
+        Ok(rx.await.map_err(|_| AcdApiError::Gone)??)
+    }
+
+    /// The record id of the call `agent` is talking on, if any (one agent's look-up, not a
+    /// snapshot of everything).
+    pub async fn talking_call(&self, agent: &str) -> Result<Option<String>, AcdApiError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Req::TalkingCall {
+            agent: agent.to_string(),
             reply,
         })?;
         Ok(rx.await.map_err(|_| AcdApiError::Gone)??)
@@ -737,14 +755,25 @@ impl Actor {
                 let _ = self.acd.request_callback(call, now);
             }
             Req::Agent { agent, op, reply } => {
-                let _ = reply.send(self.agent_op(&agent, op, now));
+                let r = self.agent_op(&agent, op, now);
+                let _ = reply.send(r.and_then(|()| self.view(&agent, now)));
             }
             Req::Supervisor {
                 agent,
                 state,
                 reply,
             } => {
-                let _ = reply.send(self.acd.request_state(&agent, state, now));
+                let r = self.acd.request_state(&agent, state, now);
+                let _ = reply.send(r.and_then(|()| self.view(&agent, now)));
+            }
+            Req::TalkingCall { agent, reply } => {
+                let r = self.view(&agent, now).map(|v| match v.state {
+                    hotline_acd::AgentState::Talking { call } => {
+                        self.acd.call(call, now).map(|c| c.tag)
+                    }
+                    _ => None,
+                });
+                let _ = reply.send(r);
             }
             Req::MoveCall { call, queue, reply } => {
                 let _ = reply.send(self.acd.move_call(call, &queue, now));
@@ -784,6 +813,12 @@ impl Actor {
             }
             Req::Close { .. } => {}
         }
+    }
+
+    fn view(&self, agent: &str, now: Millis) -> Result<AgentView, AcdError> {
+        self.acd
+            .agent(agent, now)
+            .ok_or_else(|| AcdError::NoAgent(agent.to_string()))
     }
 
     fn agent_op(&mut self, agent: &str, op: AgentOp, now: Millis) -> Result<(), AcdError> {

@@ -44,27 +44,19 @@ pub(crate) async fn emergency(
             .acd
             .get()
             .ok_or_else(|| refuse(480, "no ACD: the key works for agents' calls".into()))?;
-        let snap = acd
-            .snapshot()
-            .await
-            .map_err(|e| refuse(503, e.to_string()))?;
-        let view = snap
-            .agents
-            .iter()
-            .find(|a| a.id == agent)
-            .ok_or_else(|| refuse(403, format!("`{agent}` is not an agent")))?;
-        let hotline_acd::AgentState::Talking { call } = view.state else {
-            return Err(refuse(
-                480,
-                format!("agent {agent} is on no call to transfer"),
-            ));
+        let tag = match acd.talking_call(&agent).await {
+            Ok(Some(tag)) => tag,
+            Ok(None) => {
+                return Err(refuse(
+                    480,
+                    format!("agent {agent} is on no call to transfer"),
+                ));
+            }
+            Err(crate::acd::AcdApiError::Acd(hotline_acd::AcdError::NoAgent(_))) => {
+                return Err(refuse(403, format!("`{agent}` is not an agent")));
+            }
+            Err(e) => return Err(refuse(503, e.to_string())),
         };
-        let tag = snap
-            .calls
-            .iter()
-            .find(|c| c.id == call)
-            .map(|c| c.tag.clone())
-            .ok_or_else(|| refuse(480, "the call just ended".into()))?;
         let control = core
             .controls
             .lock()
