@@ -15,10 +15,68 @@ fn post(hl: &Hotline, path: &str, body: &str) -> Result<(u16, Value)> {
     Ok((code, serde_json::from_str(&body)?))
 }
 
+use std::time::{Duration, Instant};
+
 fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
     wait_agent_state(hl, id, state, Duration::from_secs(15)).map(|_| ())
 }
-use std::time::{Duration, Instant};
+
+/// An emergency line's trunk on a loopback SIPp, agent 1001 talking to a waiting citizen.
+struct Scene {
+    hl: Hotline,
+    agent: hotline_tests::Sipp,
+    trunk: hotline_tests::Sipp,
+    caller: hotline_tests::Sipp,
+}
+
+/// `number`'s trunk answers and hangs up after `trunk_ms` (`trunk_extra` SIPp arguments);
+/// the agent runs `agent_scenario` with `-d agent_ms`; the records go to `db_url`.
+fn scene(
+    number: &str,
+    db_url: Option<String>,
+    agent_scenario: &str,
+    agent_ms: u32,
+    trunk_ms: u32,
+    trunk_extra: &[&str],
+) -> Result<Scene> {
+    let trunk_port = free_udp_port();
+    let hl = start_with_lines(
+        &[(
+            &format!("sip:{number}@emergency-trunk.invalid"),
+            format!("sip:{number}@127.0.0.1:{trunk_port}"),
+        )],
+        db_url,
+        &[],
+    )?;
+    let dir = hl.dir.path().to_path_buf();
+    let agent = phone(
+        &hl,
+        &dir,
+        "a1001",
+        Some(("1001", "demo1001")),
+        agent_scenario,
+        free_udp_port(),
+        &["-d", &agent_ms.to_string()],
+    )?;
+    let trunk = sipp_spawn(
+        &dir,
+        &format!("trunk{number}"),
+        &SippArgs::new("agent_uas_bye.xml")
+            .port(trunk_port)
+            .arg("-mp", free_even_port())
+            .args(&["-d", &trunk_ms.to_string()])
+            .args(trunk_extra)
+            .build(1),
+    )?;
+    let caller = waiting_citizen(&hl, None)?;
+    wait_state(&hl, "1001", "talking")?;
+    Ok(Scene {
+        hl,
+        agent,
+        trunk,
+        caller,
+    })
+}
 
 #[test]
 fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
@@ -29,40 +87,25 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
         .local_addr()?
         .port();
     let db_url = format!("postgres://postgres@127.0.0.1:{dead_port}/hotline");
-    // 110's trunk: a SIPp dispatcher on loopback.
-    let trunk_port = free_udp_port();
-    let hl = start_with_lines(
-        &[(
-            "sip:110@emergency-trunk.invalid",
-            format!("sip:110@127.0.0.1:{trunk_port}"),
-        )],
+    // 110's trunk: a SIPp dispatcher that answers, talks 3 s and hangs up; its messages are
+    // kept to read the From.
+    let dir = tempfile::tempdir()?;
+    let trunk_log = dir.path().join("trunk-msgs.log");
+    let log_arg = trunk_log.display().to_string();
+    let Scene {
+        hl,
+        agent,
+        trunk,
+        caller,
+    } = scene(
+        "110",
         Some(db_url),
-        &[],
+        "agent_uas.xml",
+        200,
+        3000,
+        &["-trace_msg", "-message_file", &log_arg],
     )?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = phone(
-        &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas.xml",
-        free_udp_port(),
-        &["-d", "200"],
-    )?;
-    // The dispatcher answers, talks 3 s, hangs up; its messages are kept to read the From.
-    let trunk_log = dir.join("trunk-msgs.log");
-    let trunk = sipp_spawn(
-        &dir,
-        "trunk110",
-        &SippArgs::new("agent_uas_bye.xml")
-            .port(trunk_port)
-            .arg("-mp", free_even_port())
-            .args(&["-d", "3000", "-trace_msg", "-message_file"])
-            .args(&[&trunk_log.display().to_string()])
-            .build(1),
-    )?;
-    let caller = waiting_citizen(&hl, None)?;
-    wait_state(&hl, "1001", "talking")?;
     // Not an emergency line: refused, the call goes on.
     let (code, body) = post(
         &hl,
@@ -134,37 +177,13 @@ fn one_key_moves_the_caller_to_110_with_the_database_down() -> Result<()> {
 
 #[test]
 fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
-    let trunk_port = free_udp_port();
-    let hl = start_with_lines(
-        &[(
-            "sip:119@emergency-trunk.invalid",
-            format!("sip:119@127.0.0.1:{trunk_port}"),
-        )],
-        None,
-        &[],
-    )?;
-    let dir = hl.dir.path().to_path_buf();
     // The agent briefs for 3 s and hangs up; 119 stays 6 s with the citizen, then hangs up.
-    let agent = phone(
-        &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas_bye.xml",
-        free_udp_port(),
-        &["-d", "3000"],
-    )?;
-    let trunk = sipp_spawn(
-        &dir,
-        "trunk119",
-        &SippArgs::new("agent_uas_bye.xml")
-            .port(trunk_port)
-            .arg("-mp", free_even_port())
-            .args(&["-d", "6000"])
-            .build(1),
-    )?;
-    let caller = waiting_citizen(&hl, None)?;
-    wait_state(&hl, "1001", "talking")?;
+    let Scene {
+        hl,
+        agent,
+        trunk,
+        caller,
+    } = scene("119", None, "agent_uas_bye.xml", 3000, 6000, &[])?;
     let (code, body) = post(
         &hl,
         "/api/acd/agents/1001/emergency",
@@ -187,36 +206,13 @@ fn the_agent_can_stay_on_the_line_to_brief_the_dispatcher() -> Result<()> {
 
 #[test]
 fn the_agent_dials_star_110_from_the_phone_and_the_citizen_goes_to_110() -> Result<()> {
-    let trunk_port = free_udp_port();
-    let hl = start_with_lines(
-        &[(
-            "sip:110@emergency-trunk.invalid",
-            format!("sip:110@127.0.0.1:{trunk_port}"),
-        )],
-        None,
-        &[],
-    )?;
+    let Scene {
+        hl,
+        agent,
+        trunk,
+        caller,
+    } = scene("110", None, "agent_uas.xml", 200, 2000, &[])?;
     let dir = hl.dir.path().to_path_buf();
-    let agent = phone(
-        &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas.xml",
-        free_udp_port(),
-        &["-d", "200"],
-    )?;
-    let trunk = sipp_spawn(
-        &dir,
-        "trunk110",
-        &SippArgs::new("agent_uas_bye.xml")
-            .port(trunk_port)
-            .arg("-mp", free_even_port())
-            .args(&["-d", "2000"])
-            .build(1),
-    )?;
-    let caller = waiting_citizen(&hl, None)?;
-    wait_state(&hl, "1001", "talking")?;
     // The agent's second line: *110, from 1001. It rings while 110 does, then is answered and
     // hung up by the hotline.
     let text = std::fs::read_to_string(repo_root().join("sipp-scenarios/caller_wait_bye.xml"))?

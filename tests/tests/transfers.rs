@@ -5,38 +5,39 @@
 use anyhow::Result;
 use hotline_cdr::EndReason;
 use hotline_tests::acd::{agent_state, wait_agent_state, waiting_citizen};
-use hotline_tests::{
-    Hotline, SippArgs, free_even_port, free_udp_port, http_request, phone, sipp_spawn,
-};
+use hotline_tests::{Hotline, free_udp_port, http_request, phone};
+
+use std::time::Duration;
 
 fn wait_state(hl: &Hotline, id: &str, state: &str) -> Result<()> {
     wait_agent_state(hl, id, state, Duration::from_secs(15)).map(|_| ())
 }
-use std::time::Duration;
 
-#[test]
-fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()> {
-    let hl = Hotline::start("")?;
-    let dir = hl.dir.path().to_path_buf();
-    // 1001 answers first (it registers first: longest idle); 1002 is then made busy-proof by
-    // being not ready, so only a transfer reaches it.
-    let first = phone(
-        &hl,
-        &dir,
+/// Agent 1001's phone (who gets the citizen) and 1002's (the transfer's target, not ready
+/// so that only a transfer reaches it), each a SIPp scenario with its arguments.
+fn two_agents(
+    hl: &Hotline,
+    first: (&str, &[&str]),
+    second: (&str, &[&str]),
+) -> Result<(hotline_tests::Sipp, hotline_tests::Sipp)> {
+    let dir = hl.dir.path();
+    let a = phone(
+        hl,
+        dir,
         "a1001",
         Some(("1001", "demo1001")),
-        "agent_uas.xml",
+        first.0,
         free_udp_port(),
-        &["-d", "200"],
+        first.1,
     )?;
-    let second = phone(
-        &hl,
-        &dir,
+    let b = phone(
+        hl,
+        dir,
         "a1002",
         Some(("1002", "demo1002")),
-        "agent_uas_bye.xml",
+        second.0,
         free_udp_port(),
-        &["-d", "2000"],
+        second.1,
     )?;
     let out = http_request(
         hl.http,
@@ -45,6 +46,19 @@ fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()>
         "{\"reason\": \"培训\"}",
     )?;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    Ok((a, b))
+}
+
+#[test]
+fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()> {
+    let hl = Hotline::start("")?;
+    // 1001 answers first (it registers first: longest idle); 1002 is then made busy-proof by
+    // being not ready, so only a transfer reaches it.
+    let (first, second) = two_agents(
+        &hl,
+        ("agent_uas.xml", &["-d", "200"]),
+        ("agent_uas_bye.xml", &["-d", "2000"]),
+    )?;
     let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     let out = http_request(
@@ -81,33 +95,12 @@ fn a_blind_transfer_by_the_api_moves_the_caller_to_another_agent() -> Result<()>
 #[test]
 fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
     let hl = Hotline::start("")?;
-    let dir = hl.dir.path().to_path_buf();
     // 1001 talks 14 s then hangs up; 1002 rings and never answers (it expects the CANCEL).
-    let first = phone(
+    let (first, deaf) = two_agents(
         &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas_bye.xml",
-        free_udp_port(),
-        &["-d", "14000"],
+        ("agent_uas_bye.xml", &["-d", "14000"]),
+        ("agent_uas_noanswer.xml", &[]),
     )?;
-    let deaf = phone(
-        &hl,
-        &dir,
-        "a1002",
-        Some(("1002", "demo1002")),
-        "agent_uas_noanswer.xml",
-        free_udp_port(),
-        &[],
-    )?;
-    let out = http_request(
-        hl.http,
-        "POST",
-        "/api/acd/agents/1002/not-ready",
-        "{\"reason\": \"会议\"}",
-    )?;
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     let caller = waiting_citizen(&hl, None)?;
     wait_state(&hl, "1001", "talking")?;
     // Refused at once: nobody of that name.
@@ -153,41 +146,24 @@ fn a_transfer_nobody_answers_leaves_the_caller_with_the_agent() -> Result<()> {
 fn the_agents_softphone_transfers_with_refer_and_hears_how_it_went() -> Result<()> {
     let hl = Hotline::start("")?;
     let dir = hl.dir.path().to_path_buf();
-    let first = phone(
+    let (first, second) = two_agents(
         &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas_refer.xml",
-        free_udp_port(),
-        &[
-            "-d",
-            "1500",
-            "-set",
-            "refer_to",
-            // The hotline's domain in the tests' config: one of ours, so 1002 is the agent.
-            "1002@127.0.0.1",
-            "-trace_msg",
-            "-message_file",
-            &dir.join("refer-msgs.log").display().to_string(),
-        ],
+        (
+            "agent_uas_refer.xml",
+            &[
+                "-d",
+                "1500",
+                "-set",
+                "refer_to",
+                // The hotline's domain in the tests' config: one of ours, so 1002 is the agent.
+                "1002@127.0.0.1",
+                "-trace_msg",
+                "-message_file",
+                &dir.join("refer-msgs.log").display().to_string(),
+            ],
+        ),
+        ("agent_uas_bye.xml", &["-d", "2000"]),
     )?;
-    let second = phone(
-        &hl,
-        &dir,
-        "a1002",
-        Some(("1002", "demo1002")),
-        "agent_uas_bye.xml",
-        free_udp_port(),
-        &["-d", "2000"],
-    )?;
-    let out = http_request(
-        hl.http,
-        "POST",
-        "/api/acd/agents/1002/not-ready",
-        "{\"reason\": \"培训\"}",
-    )?;
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     let caller = waiting_citizen(&hl, None)?;
     for (name, s) in [
         ("1001 (REFER, NOTIFYs, BYE)", first),
@@ -226,41 +202,23 @@ fn an_attended_transfer_carries_replaces_to_the_consulted_agent() -> Result<()> 
     // Replaces: the citizen's INVITE to 1002 must carry Replaces naming that dialog, for
     // 1002's phone to swap it for the citizen (SIPp does not swap; it answers and hangs up
     // after 2.5 s).
-    let target_log = dir.join("target-msgs.log");
-    let target_port = free_udp_port();
-    let target = sipp_spawn(
-        &dir,
-        "a1002",
-        &SippArgs::new("agent_uas_bye.xml")
-            .port(target_port)
-            .arg("-mp", free_even_port())
-            .args(&["-d", "2500", "-trace_msg", "-message_file"])
-            .args(&[&target_log.display().to_string()])
-            .build(1),
-    )?;
-    std::thread::sleep(Duration::from_millis(300));
-    hotline_tests::register_agent(&dir, hl.sip_udp, "1002", "demo1002", target_port)?;
-    let out = http_request(
-        hl.http,
-        "POST",
-        "/api/acd/agents/1002/not-ready",
-        "{\"reason\": \"培训\"}",
-    )?;
-    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
-    let first = phone(
+    let target_log = dir.join("target-msgs.log").display().to_string();
+    let (first, target) = two_agents(
         &hl,
-        &dir,
-        "a1001",
-        Some(("1001", "demo1001")),
-        "agent_uas_refer.xml",
-        free_udp_port(),
-        &[
-            "-d",
-            "2500",
-            "-set",
-            "refer_to",
-            "1002@127.0.0.1?Replaces=consult-1%40test%3Bto-tag%3Dt1%3Bfrom-tag%3Df1",
-        ],
+        (
+            "agent_uas_refer.xml",
+            &[
+                "-d",
+                "2500",
+                "-set",
+                "refer_to",
+                "1002@127.0.0.1?Replaces=consult-1%40test%3Bto-tag%3Dt1%3Bfrom-tag%3Df1",
+            ],
+        ),
+        (
+            "agent_uas_bye.xml",
+            &["-d", "2500", "-trace_msg", "-message_file", &target_log],
+        ),
     )?;
     let caller = waiting_citizen(&hl, None)?;
     for (name, s) in [("1001", first), ("1002", target), ("citizen", caller)] {
