@@ -13,14 +13,7 @@ fn month() -> Vec<Case> {
     let mut a = Case::dispatched(RequestType::Complaint, bj(2026, 3, 2, 9));
     a.ok(bj(2026, 3, 2, 11), staff("市住建局"), EventKind::SignedFor);
     a.ok(bj(2026, 3, 4, 11), staff("市住建局"), reply());
-    a.ok(
-        bj(2026, 3, 4, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    a.ok(bj(2026, 3, 4, 15), supervisor(), review_passed());
     a.ok(
         bj(2026, 3, 5, 9),
         agent(),
@@ -42,14 +35,7 @@ fn month() -> Vec<Case> {
         EventKind::Reminded { notice: true },
     );
     b.ok(bj(2026, 3, 9, 11), staff("市住建局"), reply());
-    b.ok(
-        bj(2026, 3, 9, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    b.ok(bj(2026, 3, 9, 15), supervisor(), review_passed());
     b.ok(
         bj(2026, 3, 10, 9),
         agent(),
@@ -82,14 +68,7 @@ fn month() -> Vec<Case> {
     );
     c.ok(bj(2026, 3, 2, 12), staff("市住建局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 3, 12), staff("市住建局"), reply());
-    c.ok(
-        bj(2026, 3, 3, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 3, 15), supervisor(), review_passed());
     out.push(c);
     // 4: returned and reassigned to 市水务局, which signs and has not replied yet.
     let mut d = Case::dispatched(RequestType::Help, bj(2026, 3, 2, 9));

@@ -45,14 +45,7 @@ fn the_whole_way_from_dispatch_to_archive() {
     c.ok(bj(2026, 3, 2, 11), staff("市住建局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 5, 11), staff("市住建局"), reply());
     assert_eq!(c.order.replied_on_time, Some(true));
-    c.ok(
-        bj(2026, 3, 5, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 5, 15), supervisor(), review_passed());
     c.ok(bj(2026, 3, 6, 9), agent(), callback(false, None, false));
     c.ok(
         bj(2026, 3, 6, 15),
@@ -72,8 +65,8 @@ fn the_whole_way_from_dispatch_to_archive() {
     c.check_replay();
     // Archived is final.
     assert!(matches!(
-        c.step(bj(2026, 3, 7, 9), staff("市住建局"), reply()),
-        Err(StepError::WrongStatus { .. })
+        c.refused(bj(2026, 3, 7, 9), staff("市住建局"), reply()),
+        StepError::WrongStatus { .. }
     ));
 }
 
@@ -93,8 +86,8 @@ fn answered_on_the_spot_informed_or_moved_to_an_emergency_line_closes() {
         let mut c = Case::new(Some("1001"), bj(2026, 3, 2, 9));
         // Nothing can be closed before the intake.
         assert!(matches!(
-            c.step(bj(2026, 3, 2, 9), agent(), kind.clone()),
-            Err(StepError::Invalid(_))
+            c.refused(bj(2026, 3, 2, 9), agent(), kind.clone()),
+            StepError::Invalid(_)
         ));
         c.ok(
             bj(2026, 3, 2, 9),
@@ -123,12 +116,12 @@ fn a_return_within_two_days_is_reassigned_or_rejected_and_a_late_one_refused() {
     };
     // Another unit cannot return it.
     assert!(matches!(
-        c.step(bj(2026, 3, 2, 10), staff("市教育局"), ret.clone()),
-        Err(StepError::Forbidden { .. })
+        c.refused(bj(2026, 3, 2, 10), staff("市教育局"), ret.clone()),
+        StepError::Forbidden { .. }
     ));
     // Reasons and basis are required.
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 2, 10),
             staff("市住建局"),
             EventKind::ReturnRequested {
@@ -136,7 +129,7 @@ fn a_return_within_two_days_is_reassigned_or_rejected_and_a_late_one_refused() {
                 basis: " ".into()
             }
         ),
-        Err(StepError::Invalid(_))
+        StepError::Invalid(_)
     ));
     c.ok(bj(2026, 3, 3, 10), staff("市住建局"), ret.clone());
     assert_eq!(c.order.status, Status::ReturnPending);
@@ -155,21 +148,21 @@ fn a_return_within_two_days_is_reassigned_or_rejected_and_a_late_one_refused() {
     // The new unit's return is too late after its 2 working days (Mar 5, 6).
     assert_eq!(c.order.return_due, Some(end_of(2026, 3, 6)));
     assert!(matches!(
-        c.step(bj(2026, 3, 9, 9), staff("市水务局"), ret.clone()),
-        Err(StepError::TooLate { .. })
+        c.refused(bj(2026, 3, 9, 9), staff("市水务局"), ret.clone()),
+        StepError::TooLate { .. }
     ));
     // Within it, but rejected: the unit keeps the order.
     c.ok(bj(2026, 3, 5, 9), staff("市水务局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 6, 9), staff("市水务局"), ret);
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 6, 10),
             agent(),
             EventKind::ReturnRejected {
                 reason: "属于职责".into()
             }
         ),
-        Err(StepError::Forbidden { .. })
+        StepError::Forbidden { .. }
     ));
     c.ok(
         bj(2026, 3, 6, 10),
@@ -196,8 +189,8 @@ fn an_extension_is_asked_before_the_deadline_and_decided_by_the_unit_head() {
     };
     // Not later than the deadline: refused.
     assert!(matches!(
-        c.step(bj(2026, 3, 3, 9), staff("市住建局"), ask(due)),
-        Err(StepError::Invalid(_))
+        c.refused(bj(2026, 3, 3, 9), staff("市住建局"), ask(due)),
+        StepError::Invalid(_)
     ));
     c.ok(
         bj(2026, 3, 3, 9),
@@ -211,29 +204,29 @@ fn an_extension_is_asked_before_the_deadline_and_decided_by_the_unit_head() {
         caller_informed: true,
     };
     assert!(matches!(
-        c.step(bj(2026, 3, 3, 10), staff("市住建局"), decide.clone()),
-        Err(StepError::Forbidden { .. })
+        c.refused(bj(2026, 3, 3, 10), staff("市住建局"), decide.clone()),
+        StepError::Forbidden { .. }
     ));
     assert!(matches!(
-        c.step(bj(2026, 3, 3, 10), head("市教育局"), decide.clone()),
-        Err(StepError::Forbidden { .. })
+        c.refused(bj(2026, 3, 3, 10), head("市教育局"), decide.clone()),
+        StepError::Forbidden { .. }
     ));
     c.ok(bj(2026, 3, 3, 10), head("市住建局"), decide.clone());
     assert_eq!(c.order.due_at, Some(end_of(2026, 3, 12)));
     assert_eq!(c.order.extensions, 1);
     // Nothing pending any more.
     assert!(matches!(
-        c.step(bj(2026, 3, 3, 11), head("市住建局"), decide),
-        Err(StepError::Invalid(_))
+        c.refused(bj(2026, 3, 3, 11), head("市住建局"), decide),
+        StepError::Invalid(_)
     ));
     // After the (new) deadline no extension can be asked.
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 13, 9),
             staff("市住建局"),
             ask(end_of(2026, 3, 20))
         ),
-        Err(StepError::TooLate { .. })
+        StepError::TooLate { .. }
     ));
     // A late reply is taken, and marked late.
     c.ok(bj(2026, 3, 13, 9), staff("市住建局"), reply());
@@ -248,7 +241,7 @@ fn an_unsatisfied_callback_for_the_units_reasons_means_another_round() {
     c.ok(bj(2026, 3, 4, 11), staff("市住建局"), reply());
     // A failed review sends it back to the unit, with a reason.
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 4, 15),
             supervisor(),
             EventKind::Reviewed {
@@ -256,7 +249,7 @@ fn an_unsatisfied_callback_for_the_units_reasons_means_another_round() {
                 note: String::new()
             }
         ),
-        Err(StepError::Invalid(_))
+        StepError::Invalid(_)
     ));
     c.ok(
         bj(2026, 3, 4, 15),
@@ -268,22 +261,15 @@ fn an_unsatisfied_callback_for_the_units_reasons_means_another_round() {
     );
     assert_eq!(c.order.status, Status::Handling);
     c.ok(bj(2026, 3, 5, 11), staff("市住建局"), reply());
-    c.ok(
-        bj(2026, 3, 5, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 5, 15), supervisor(), review_passed());
     // Satisfied callers cannot be "unsatisfied for the unit's reasons".
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 6, 9),
             agent(),
             callback(true, Some(Satisfaction::Satisfied), true)
         ),
-        Err(StepError::Invalid(_))
+        StepError::Invalid(_)
     ));
     c.ok(
         bj(2026, 3, 6, 9),
@@ -293,14 +279,14 @@ fn an_unsatisfied_callback_for_the_units_reasons_means_another_round() {
     assert_eq!(c.order.status, Status::CallbackUnsatisfied);
     // Not archived while a re-do is due.
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 6, 10),
             agent(),
             EventKind::Classified {
                 category: "x".into()
             }
         ),
-        Err(StepError::WrongStatus { .. })
+        StepError::WrongStatus { .. }
     ));
     c.ok(
         bj(2026, 3, 6, 10),
@@ -314,14 +300,7 @@ fn an_unsatisfied_callback_for_the_units_reasons_means_another_round() {
     assert_eq!(c.order.due_at, Some(end_of(2026, 3, 17)));
     c.ok(bj(2026, 3, 9, 9), staff("市住建局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 12, 9), staff("市住建局"), reply());
-    c.ok(
-        bj(2026, 3, 12, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 12, 15), supervisor(), review_passed());
     c.ok(
         bj(2026, 3, 13, 9),
         agent(),
@@ -343,26 +322,19 @@ fn unsatisfied_not_for_the_units_reasons_and_unreachable_callers_are_archived() 
     let mut c = Case::dispatched(RequestType::Suggestion, bj(2026, 3, 2, 9));
     c.ok(bj(2026, 3, 2, 11), staff("市住建局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 4, 11), staff("市住建局"), reply());
-    c.ok(
-        bj(2026, 3, 4, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 4, 15), supervisor(), review_passed());
     c.ok(
         bj(2026, 3, 5, 9),
         agent(),
         callback(true, Some(Satisfaction::VeryUnsatisfied), false),
     );
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 5, 10),
             supervisor(),
             EventKind::RedoOrdered { letter: "x".into() }
         ),
-        Err(StepError::Invalid(_))
+        StepError::Invalid(_)
     ));
     c.ok(
         bj(2026, 3, 5, 10),
@@ -375,14 +347,7 @@ fn unsatisfied_not_for_the_units_reasons_and_unreachable_callers_are_archived() 
     let mut c = Case::dispatched(RequestType::Help, bj(2026, 3, 2, 9));
     c.ok(bj(2026, 3, 2, 11), staff("市住建局"), EventKind::SignedFor);
     c.ok(bj(2026, 3, 3, 11), staff("市住建局"), reply());
-    c.ok(
-        bj(2026, 3, 3, 15),
-        supervisor(),
-        EventKind::Reviewed {
-            passed: true,
-            note: String::new(),
-        },
-    );
+    c.ok(bj(2026, 3, 3, 15), supervisor(), review_passed());
     for h in [9, 12, 16] {
         c.ok(bj(2026, 3, 4, h), agent(), callback(false, None, false));
     }
@@ -423,14 +388,14 @@ fn reminders_notices_and_criticism_after_five_more_working_days() {
     // Mar 12 is 5 working days after the deadline only from Mar 12 (6, 9, 10, 11, 12).
     assert!(!c.order.escalation_due(bj(2026, 3, 11, 9), &c.cal).unwrap());
     assert!(matches!(
-        c.step(bj(2026, 3, 11, 9), system(), EventKind::CriticismFlagged),
-        Err(StepError::Invalid(_))
+        c.refused(bj(2026, 3, 11, 9), system(), EventKind::CriticismFlagged),
+        StepError::Invalid(_)
     ));
     assert!(c.order.escalation_due(bj(2026, 3, 12, 9), &c.cal).unwrap());
     // Only the scheduler or a supervisor flags it.
     assert!(matches!(
-        c.step(bj(2026, 3, 12, 9), agent(), EventKind::CriticismFlagged),
-        Err(StepError::Forbidden { .. })
+        c.refused(bj(2026, 3, 12, 9), agent(), EventKind::CriticismFlagged),
+        StepError::Forbidden { .. }
     ));
     c.ok(bj(2026, 3, 12, 9), system(), EventKind::CriticismFlagged);
     assert!(c.order.criticized);
@@ -471,17 +436,17 @@ fn units_act_only_on_their_orders_and_duplicates_merge() {
     // A co-unit and another unit cannot sign for it; a unit cannot fill the intake.
     for u in ["市城管局", "市教育局"] {
         assert!(matches!(
-            c.step(bj(2026, 3, 2, 10), staff(u), EventKind::SignedFor),
-            Err(StepError::Forbidden { .. })
+            c.refused(bj(2026, 3, 2, 10), staff(u), EventKind::SignedFor),
+            StepError::Forbidden { .. }
         ));
     }
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 2, 10),
             staff("市住建局"),
             EventKind::IntakeFilled(intake(RequestType::Help))
         ),
-        Err(StepError::Forbidden { .. })
+        StepError::Forbidden { .. }
     ));
     // A lead that is also a co-unit is refused.
     let mut d = Case::new(Some("1001"), bj(2026, 3, 2, 9));
@@ -491,7 +456,7 @@ fn units_act_only_on_their_orders_and_duplicates_merge() {
         EventKind::IntakeFilled(intake(RequestType::Help)),
     );
     assert!(matches!(
-        d.step(
+        d.refused(
             bj(2026, 3, 2, 9),
             agent(),
             EventKind::Dispatched {
@@ -500,18 +465,18 @@ fn units_act_only_on_their_orders_and_duplicates_merge() {
                 card: "x".into()
             }
         ),
-        Err(StepError::Invalid(_))
+        StepError::Invalid(_)
     ));
     // Merging a duplicate: only supervisors; then nothing more happens to it.
     assert!(matches!(
-        c.step(
+        c.refused(
             bj(2026, 3, 2, 11),
             agent(),
             EventKind::Merged {
                 into: "YC20260302-000001".into()
             }
         ),
-        Err(StepError::Forbidden { .. })
+        StepError::Forbidden { .. }
     ));
     c.ok(
         bj(2026, 3, 2, 11),

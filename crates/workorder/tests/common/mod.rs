@@ -121,6 +121,14 @@ impl Case {
         }
     }
 
+    /// The step must be refused (and, as `step` checks, change nothing): its error.
+    pub fn refused(&mut self, at: DateTime<Utc>, actor: Actor, kind: EventKind) -> StepError {
+        match self.step(at, actor, kind.clone()) {
+            Ok(()) => panic!("{kind:?} was taken"),
+            Err(e) => e,
+        }
+    }
+
     pub fn dispatched(t: RequestType, at: DateTime<Utc>) -> Case {
         let mut c = Case::new(Some("1001"), at);
         c.ok(at, agent(), EventKind::IntakeFilled(intake(t)));
@@ -140,6 +148,14 @@ pub fn dispatch(lead: &str) -> EventKind {
         lead: lead.into(),
         co: vec!["市城管局".into()],
         card: "转办单：小区暖气不热，请核查处理".into(),
+    }
+}
+
+/// The center's review lets the reply through.
+pub fn review_passed() -> EventKind {
+    EventKind::Reviewed {
+        passed: true,
+        note: String::new(),
     }
 }
 
