@@ -24,6 +24,12 @@ pub struct Config {
     pub ivr: Ivr,
     pub acd: Acd,
     pub agents: Vec<Agent>,
+    pub workorders: WorkOrders,
+    pub auth: Auth,
+    /// Who may use the API (center staff, unit staff, admins).
+    pub users: Vec<User>,
+    /// Handling units' notification targets.
+    pub units: Vec<Unit>,
     pub log: Log,
 }
 
@@ -152,6 +158,101 @@ pub struct Acd {
     pub engine: hotline_acd::AcdConfig,
 }
 
+/// Work orders (`[workorders]`): the notice's time limits and the scheduler and outbox that
+/// enforce them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkOrders {
+    /// Letters before the date in order numbers (`YC20261125-000123`).
+    pub number_prefix: String,
+    /// Working days for requests (咨询, 求助, 表扬, 其他).
+    pub request_days: u32,
+    /// Working days for complaints, reports and suggestions.
+    pub complaint_days: u32,
+    /// Working days within which a unit may return an order.
+    pub return_days: u32,
+    /// Callback attempts before a caller counts as unreachable.
+    pub callback_attempts: u32,
+    /// A reminder goes out this many working days before the deadline.
+    pub remind_before_working_days: u32,
+    /// The second reminder notice, this many working days after the first.
+    pub second_notice_after_working_days: u32,
+    /// How often the scheduler looks for reminders, notices and criticisms due.
+    pub scheduler_interval_secs: u32,
+    /// How often call records without an order are looked for (the drafter's catch-up).
+    pub draft_scan_secs: u32,
+    /// Where SMS go: "log" (the server log), "file" (one JSON line each in `sms_file`) or
+    /// "off".
+    pub sms: String,
+    pub sms_file: PathBuf,
+    /// http:// URLs that receive every notification as a JSON POST.
+    pub webhooks: Vec<String>,
+    /// Seconds before a failed notification is tried again (doubling, at most an hour).
+    pub outbox_retry_secs: u32,
+}
+
+/// Log-in (`[auth]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    /// A token expires this long after log-in (a shift).
+    pub token_ttl_secs: u32,
+}
+
+/// An API user. Passwords are kept as argon2 hashes (`hotline hash-password`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: UserRole,
+    /// The handling unit, for unit staff and unit heads only.
+    pub unit: Option<String>,
+    pub password: UserPassword,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    Agent,
+    Supervisor,
+    UnitStaff,
+    UnitHead,
+    Admin,
+}
+
+impl UserRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserRole::Agent => "agent",
+            UserRole::Supervisor => "supervisor",
+            UserRole::UnitStaff => "unit_staff",
+            UserRole::UnitHead => "unit_head",
+            UserRole::Admin => "admin",
+        }
+    }
+
+    pub fn has_unit(self) -> bool {
+        matches!(self, UserRole::UnitStaff | UserRole::UnitHead)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserPassword {
+    /// Development only: hashed at start.
+    Plain(Secret),
+    /// An argon2 PHC string (`$argon2id$v=19$...`).
+    Hash(Secret),
+}
+
+/// A handling unit's SMS numbers for reminders and notices.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unit {
+    pub name: String,
+    #[serde(default)]
+    pub sms: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Log {
@@ -206,7 +307,25 @@ pub(crate) struct RawConfig {
     queues: Vec<RawQueue>,
     #[serde(default)]
     agents: Vec<RawAgent>,
+    workorders: WorkOrders,
+    auth: Auth,
+    #[serde(default)]
+    users: Vec<RawUser>,
+    #[serde(default)]
+    units: Vec<Unit>,
     log: Log,
+}
+
+/// Every field optional so that each missing one is reported with its user.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    id: Option<String>,
+    name: Option<String>,
+    role: Option<UserRole>,
+    unit: Option<String>,
+    password: Option<Secret>,
+    password_hash: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +422,15 @@ impl RawConfig {
         check_hotline(&self.hotline, &agents, &root.key("hotline"), &mut c);
         check_media(&self.media, &root.key("media"), &mut c);
         let acd = check_acd(self.acd, self.queues, &agents, &self.hotline, &root, &mut c);
+        check_workorders(&self.workorders, &root.key("workorders"), &mut c);
+        if self.auth.token_ttl_secs < 60 {
+            c.fail(
+                root.key("auth").key("token_ttl_secs"),
+                "must be at least 60 seconds",
+            );
+        }
+        let users = check_users(self.users, &root.key("users"), &mut c);
+        check_units(&self.units, &root.key("units"), &mut c);
         let config = Config {
             sip: self.sip,
             registrar: self.registrar,
@@ -313,6 +441,10 @@ impl RawConfig {
             ivr: self.ivr,
             acd,
             agents,
+            workorders: self.workorders,
+            auth: self.auth,
+            users,
+            units: self.units,
             log: self.log,
         };
         (config, c.problems)
@@ -786,4 +918,192 @@ fn is_host(s: &str) -> bool {
 
 fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.chars().all(|ch| matches!(ch, '0'..='9' | 'a'..='f'))
+}
+
+fn check_workorders(w: &WorkOrders, at: &KeyPath, c: &mut Checker) {
+    if w.number_prefix.is_empty()
+        || w.number_prefix.len() > 8
+        || !w.number_prefix.chars().all(|ch| ch.is_ascii_uppercase())
+    {
+        c.fail(
+            at.key("number_prefix"),
+            "must be 1 to 8 capital letters (A-Z)",
+        );
+    }
+    for (key, v) in [
+        ("request_days", w.request_days),
+        ("complaint_days", w.complaint_days),
+        ("return_days", w.return_days),
+        ("callback_attempts", w.callback_attempts),
+        ("scheduler_interval_secs", w.scheduler_interval_secs),
+        ("draft_scan_secs", w.draft_scan_secs),
+        ("outbox_retry_secs", w.outbox_retry_secs),
+        (
+            "second_notice_after_working_days",
+            w.second_notice_after_working_days,
+        ),
+    ] {
+        if v == 0 {
+            c.fail(at.key(key), "must be at least 1");
+        }
+    }
+    if !matches!(w.sms.as_str(), "log" | "file" | "off") {
+        c.fail(
+            at.key("sms"),
+            format!("`{}` is not one of \"log\", \"file\", \"off\"", w.sms),
+        );
+    }
+    if w.sms == "file" && w.sms_file.as_os_str().is_empty() {
+        c.fail(
+            at.key("sms_file"),
+            "must name a file when `sms` is \"file\"",
+        );
+    }
+    for (i, url) in w.webhooks.iter().enumerate() {
+        if let Err(why) = check_http_url(url) {
+            c.fail(at.key("webhooks").index(i), why);
+        }
+    }
+}
+
+/// Webhooks are plain http:// (the outbox speaks HTTP/1.1 itself; TLS would need a client
+/// the hotline does not carry): `http://host[:port][/path]`.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!("`{url}` is not an http:// URL"));
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    if name.is_empty() || !is_host(name) {
+        return Err(format!("`{url}` has no host"));
+    }
+    if let Some(p) = port
+        && p.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err(format!("`{url}` has a bad port `{p}`"));
+    }
+    Ok(())
+}
+
+fn check_users(raw: Vec<RawUser>, at: &KeyPath, c: &mut Checker) -> Vec<User> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut users = Vec::with_capacity(raw.len());
+    for (i, u) in raw.into_iter().enumerate() {
+        let here = at.index(i);
+        let id = match u.id {
+            None => {
+                c.fail(here.key("id"), "missing field `id`");
+                None
+            }
+            Some(id) if !is_user_part(&id) => {
+                c.fail(
+                    here.key("id"),
+                    format!("`{id}` is not a user name (letters, digits, `.`, `-`, `_`)"),
+                );
+                None
+            }
+            Some(id) => {
+                if let Some(first) = seen.get(&id) {
+                    c.fail(
+                        here.key("id"),
+                        format!("duplicate user id `{id}`, first used by users[{first}]"),
+                    );
+                    None
+                } else {
+                    seen.insert(id.clone(), i);
+                    Some(id)
+                }
+            }
+        };
+        let role = u.role;
+        if role.is_none() {
+            c.fail(here.key("role"), "missing field `role`");
+        }
+        let unit = match (role, u.unit) {
+            (Some(r), None) if r.has_unit() => {
+                c.fail(here.key("unit"), format!("a {} names its unit", r.as_str()));
+                None
+            }
+            (Some(r), Some(_)) if !r.has_unit() => {
+                c.fail(
+                    here.key("unit"),
+                    format!(
+                        "only unit staff and unit heads have a unit, not a {}",
+                        r.as_str()
+                    ),
+                );
+                None
+            }
+            (_, Some(unit)) if unit.trim().is_empty() => {
+                c.fail(here.key("unit"), "must be non-empty");
+                None
+            }
+            (_, unit) => unit,
+        };
+        let password = match (u.password, u.password_hash) {
+            (Some(p), None) if p.expose().is_empty() => {
+                c.fail(here.key("password"), "must be non-empty");
+                None
+            }
+            (Some(p), None) => Some(UserPassword::Plain(p)),
+            (None, Some(h)) if !h.expose().starts_with("$argon2") => {
+                c.fail(
+                    here.key("password_hash"),
+                    "must be an argon2 hash (`$argon2id$...`, from `hotline hash-password`)",
+                );
+                None
+            }
+            (None, Some(h)) => Some(UserPassword::Hash(h)),
+            (Some(_), Some(_)) => {
+                c.fail(
+                    here.key("password"),
+                    "give either `password` or `password_hash`, not both",
+                );
+                None
+            }
+            (None, None) => {
+                c.fail(here.key("password_hash"), "missing field `password_hash`");
+                None
+            }
+        };
+        if let (Some(id), Some(role), Some(password)) = (id, role, password)
+            && (!role.has_unit() || unit.is_some())
+        {
+            users.push(User {
+                name: u.name.unwrap_or_else(|| id.clone()),
+                id,
+                role,
+                unit,
+                password,
+            });
+        }
+    }
+    users
+}
+
+fn check_units(units: &[Unit], at: &KeyPath, c: &mut Checker) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, u) in units.iter().enumerate() {
+        let here = at.index(i);
+        if u.name.trim().is_empty() {
+            c.fail(here.key("name"), "must be non-empty");
+        } else if let Some(first) = seen.insert(u.name.as_str(), i) {
+            c.fail(
+                here.key("name"),
+                format!("duplicate unit `{}`, first at units[{first}]", u.name),
+            );
+        }
+        for (j, n) in u.sms.iter().enumerate() {
+            let digits = n.strip_prefix('+').unwrap_or(n);
+            if digits.len() < 5 || !digits.chars().all(|ch| ch.is_ascii_digit()) {
+                c.fail(
+                    here.key("sms").index(j),
+                    format!("`{n}` is not a phone number"),
+                );
+            }
+        }
+    }
 }

@@ -18,8 +18,8 @@ mod source;
 mod tree;
 
 pub use config::{
-    Agent, Config, Credentials, Database, DigestAlgorithm, Hotline, Http, InviteAuth, Ivr, Log,
-    Media, Registrar, Sip,
+    Agent, Auth, Config, Credentials, Database, DigestAlgorithm, Hotline, Http, InviteAuth, Ivr,
+    Log, Media, Registrar, Sip, Unit, User, UserPassword, UserRole, WorkOrders,
 };
 pub use digest::{Ha1, ha1, ha1_md5, ha1_sha256};
 pub use error::{ConfigError, ConfigErrors, Location};

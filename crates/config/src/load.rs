@@ -69,6 +69,7 @@ pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Loaded, Con
     if file_id.is_some() {
         // Demo agents must not survive into a real deployment's file.
         defaults.remove("agents");
+        defaults.remove("users");
     }
     let mut merged = defaults.clone();
     if let Some(id) = file_id {

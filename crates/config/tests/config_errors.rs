@@ -55,13 +55,13 @@ fn unknown_top_level_key() {
     assert_eq!(
         errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
         [
-            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`"
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`"
         ]
     );
     assert_eq!(
         errors(&format!("colour = \"blue\"\n{AGENT}")),
         [
-            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`"
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`"
         ]
     );
 }
@@ -200,7 +200,7 @@ fn every_error_in_one_round() {
     assert_eq!(
         errors(&text),
         [
-            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `log`",
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
             "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
@@ -344,5 +344,56 @@ fn queues_come_from_skills_and_the_entry_group() {
     assert_eq!(
         loaded.config.agents[0].skills,
         vec![("default".to_string(), 5)]
+    );
+}
+
+#[test]
+fn a_file_without_users_gets_no_demo_users() {
+    let d = dir_with(AGENT);
+    let loaded = load(Some(&d.config), &[]).expect("loads");
+    assert!(loaded.config.users.is_empty());
+    let embedded = load(None, &[]).expect("loads");
+    assert!(embedded.config.users.iter().any(|u| u.id == "admin"));
+}
+
+#[test]
+fn users_are_checked_with_their_index() {
+    let text = format!(
+        "{AGENT}\n[[users]]\nid = \"u1\"\nrole = \"unit_staff\"\npassword = \"x\"\n\
+         \n[[users]]\nid = \"u2\"\nrole = \"agent\"\nunit = \"市交通局\"\npassword_hash = \"plain\"\n\
+         \n[[users]]\nid = \"u1\"\nrole = \"boss\"\n"
+    );
+    // Every problem at once, each at its key's line.
+    assert_eq!(
+        errors(&text),
+        [
+            "F:6:1: users[0].unit: a unit_staff names its unit",
+            "F:14:1: users[1].unit: only unit staff and unit heads have a unit, not a agent",
+            "F:15:1: users[1].password_hash: must be an argon2 hash (`$argon2id$...`, from `hotline hash-password`)",
+            "F:17:1: users[2].password_hash: missing field `password_hash`",
+            "F:18:1: users[2].id: duplicate user id `u1`, first used by users[0]",
+            "F:19:1: users[2].role: unknown variant `boss`, expected one of `agent`, `supervisor`, `unit_staff`, `unit_head`, `admin`",
+        ]
+    );
+}
+
+#[test]
+fn workorder_settings_are_checked() {
+    let text = format!(
+        "{AGENT}\n[workorders]\nnumber_prefix = \"yc\"\nrequest_days = 0\nsms = \"pager\"\n\
+         webhooks = [\"https://x.example/hook\", \"http://127.0.0.1:0/\"]\n\
+         \n[auth]\ntoken_ttl_secs = 5\n\n[[units]]\nname = \"市交通局\"\nsms = [\"12ab\"]\n"
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "F:7:1: workorders.number_prefix: must be 1 to 8 capital letters (A-Z)",
+            "F:8:1: workorders.request_days: must be at least 1",
+            "F:9:1: workorders.sms: `pager` is not one of \"log\", \"file\", \"off\"",
+            "F:10:13: workorders.webhooks[0]: `https://x.example/hook` is not an http:// URL",
+            "F:10:39: workorders.webhooks[1]: `http://127.0.0.1:0/` has a bad port `0`",
+            "F:13:1: auth.token_ttl_secs: must be at least 60 seconds",
+            "F:17:8: units[0].sms[0]: `12ab` is not a phone number",
+        ]
     );
 }
