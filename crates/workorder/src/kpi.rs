@@ -11,13 +11,14 @@
 //! - satisfaction rate = satisfied or very satisfied / callbacks that reached the caller;
 //! - solved rate = solved / orders whose solved flag is known;
 //! - re-do rate = orders with a second round / reviewed replies;
-//! - reminders, reminder notices and criticisms: counts.
+//! - reminders, reminder notices and criticisms: counts over every round (a re-done order can
+//!   be criticized once per round).
 
 use crate::order::WorkOrder;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kpis {
     pub dispatched: u64,
     pub signed: u64,
@@ -79,7 +80,57 @@ impl Kpis {
         }
         self.reminders += u64::from(o.reminders);
         self.notices += u64::from(o.notices);
-        self.criticisms += u64::from(o.criticized);
+        self.criticisms += u64::from(o.criticisms);
+    }
+
+    /// One order's contribution: [`Kpis::default`] then [`Kpis::add`].
+    pub fn from_order(o: &WorkOrder) -> Kpis {
+        let mut k = Kpis::default();
+        k.add(o);
+        k
+    }
+
+    /// Adds another set of counts to this one (the figures are sums, so per-order or per-day
+    /// counts merge into any total).
+    pub fn merge(&mut self, other: &Kpis) {
+        let Kpis {
+            dispatched,
+            signed,
+            signed_on_time,
+            returned,
+            return_requests,
+            returns_rejected,
+            replied,
+            replied_on_time,
+            reviewed,
+            called_back,
+            reached,
+            satisfied,
+            solved_known,
+            solved,
+            redone,
+            reminders,
+            notices,
+            criticisms,
+        } = other;
+        self.dispatched += dispatched;
+        self.signed += signed;
+        self.signed_on_time += signed_on_time;
+        self.returned += returned;
+        self.return_requests += return_requests;
+        self.returns_rejected += returns_rejected;
+        self.replied += replied;
+        self.replied_on_time += replied_on_time;
+        self.reviewed += reviewed;
+        self.called_back += called_back;
+        self.reached += reached;
+        self.satisfied += satisfied;
+        self.solved_known += solved_known;
+        self.solved += solved;
+        self.redone += redone;
+        self.reminders += reminders;
+        self.notices += notices;
+        self.criticisms += criticisms;
     }
 
     pub fn on_time_sign_for(&self) -> Option<f64> {

@@ -17,6 +17,6 @@ mod types;
 pub use event::{Actor, Event, EventKind, Role};
 pub use kpi::Kpis;
 pub use number::{OrderNumber, OrderNumberError};
-pub use order::{Status, StepError, WorkOrder};
+pub use order::{Status, StepError, WorkOrder, status_name};
 pub use rules::Rules;
 pub use types::{Intake, RequestType, Requester, Satisfaction, Urgency};

@@ -5,9 +5,9 @@ use crate::rules::Rules;
 use crate::types::{Intake, Satisfaction};
 use chrono::{DateTime, Utc};
 use hotline_calendar::{Calendar, ESCALATION_WORKING_DAYS_LATE, OutOfRange, beijing_date};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Status {
@@ -38,6 +38,58 @@ pub enum Status {
     Merged,
 }
 
+impl Status {
+    /// Every status, in lifecycle order.
+    pub const ALL: [Status; 13] = [
+        Status::Draft,
+        Status::MissedCall,
+        Status::Closed,
+        Status::Dispatched,
+        Status::Handling,
+        Status::ReturnPending,
+        Status::Replied,
+        Status::AwaitingCallback,
+        Status::CallbackUnsatisfied,
+        Status::CalledBack,
+        Status::Unreachable,
+        Status::Archived,
+        Status::Merged,
+    ];
+
+    /// The name serde gives it (snake_case), for URLs, filters and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::MissedCall => "missed_call",
+            Status::Closed => "closed",
+            Status::Dispatched => "dispatched",
+            Status::Handling => "handling",
+            Status::ReturnPending => "return_pending",
+            Status::Replied => "replied",
+            Status::AwaitingCallback => "awaiting_callback",
+            Status::CallbackUnsatisfied => "callback_unsatisfied",
+            Status::CalledBack => "called_back",
+            Status::Unreachable => "unreachable",
+            Status::Archived => "archived",
+            Status::Merged => "merged",
+        }
+    }
+
+    /// With the lead unit and not yet answered by it: dispatched, being handled, or waiting
+    /// for the center's decision on a return. The deadline runs (and reminders with it).
+    pub const fn is_open_for_unit(self) -> bool {
+        matches!(
+            self,
+            Status::Dispatched | Status::Handling | Status::ReturnPending
+        )
+    }
+}
+
+/// [`Status::name`]: the serde (snake_case) name of a status.
+pub const fn status_name(s: Status) -> &'static str {
+    s.name()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StepError {
@@ -62,7 +114,7 @@ pub enum StepError {
 }
 
 /// The state of one order, as its events made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkOrder {
     pub status: Status,
     pub record: String,
@@ -102,9 +154,25 @@ pub struct WorkOrder {
     pub satisfaction: Option<Satisfaction>,
     /// The last callback found the caller unsatisfied for the unit's own reasons.
     pub unit_at_fault: bool,
+    /// Over all rounds (for the KPIs): reminders (催办) and reminder notices (催办通知书) sent,
+    /// criticisms flagged (通报批评).
     pub reminders: u32,
     pub notices: u32,
+    pub criticisms: u32,
+    /// Flagged for criticism in any round.
     pub criticized: bool,
+    /// This round, against the current deadline: a reminder was sent. Reset by a new round
+    /// (dispatch, reassignment, re-do) and by an approved extension (a new deadline gets its
+    /// own reminder).
+    pub round_reminded: bool,
+    /// This round, against the current deadline: reminder notices sent. Reset like
+    /// `round_reminded`: notices against a deadline an approved extension replaced do not count
+    /// towards the criticism (the extension is the unit's reported reason).
+    pub round_notices: u32,
+    /// When the last of `round_notices` was sent.
+    pub last_notice_at: Option<DateTime<Utc>>,
+    /// This round was flagged for criticism. Reset by a new round only.
+    pub round_criticized: bool,
     pub merged_into: Option<String>,
     pub category: Option<String>,
     /// The unit's reply came in before the deadline (None while there is none).
@@ -172,7 +240,12 @@ impl WorkOrder {
             unit_at_fault: false,
             reminders: 0,
             notices: 0,
+            criticisms: 0,
             criticized: false,
+            round_reminded: false,
+            round_notices: 0,
+            last_notice_at: None,
+            round_criticized: false,
             merged_into: None,
             category: None,
             replied_on_time: None,
@@ -339,6 +412,8 @@ impl WorkOrder {
                 if *approved {
                     self.due_at = Some(new_due);
                     self.extensions += 1;
+                    // A new deadline: reminded and noticed afresh against it.
+                    self.reset_reminders();
                 }
             }
             K::Replied {
@@ -468,34 +543,41 @@ impl WorkOrder {
                 }
                 if *notice {
                     self.notices += 1;
+                    self.round_notices += 1;
+                    self.last_notice_at = Some(e.at);
                 } else {
                     self.reminders += 1;
+                    self.round_reminded = true;
                 }
             }
             K::CriticismFlagged => {
                 if e.actor.role != Role::System && e.actor.role != Role::Supervisor {
                     return Err(forbidden(&e.actor, step));
                 }
-                if !matches!(status, S::Dispatched | S::Handling) || self.criticized {
+                if !matches!(status, S::Dispatched | S::Handling) || self.round_criticized {
                     return Err(wrong());
                 }
                 if !self.escalation_due(e.at, cal)? {
                     return Err(StepError::Invalid(format!(
-                        "criticism needs two reminder notices and {ESCALATION_WORKING_DAYS_LATE} working days past the deadline"
+                        "criticism needs two reminder notices in this round and {ESCALATION_WORKING_DAYS_LATE} working days past the deadline"
                     )));
                 }
                 self.criticized = true;
+                self.round_criticized = true;
+                self.criticisms += 1;
             }
         }
         Ok(())
     }
 
-    /// Two notices and 5 working days past the deadline (the scheduler's test too).
+    /// Two notices in this round (against the current deadline) and 5 working days past the
+    /// deadline at `at`, i.e. from 00:00 Beijing of the 5th working day after the deadline's
+    /// day (the scheduler's test too). Whether the round was already flagged is not checked.
     pub fn escalation_due(&self, at: DateTime<Utc>, cal: &Calendar) -> Result<bool, StepError> {
         let Some(due) = self.due_at else {
             return Ok(false);
         };
-        if self.notices < 2 || at <= due {
+        if self.round_notices < 2 || at <= due {
             return Ok(false);
         }
         // `due` is 24:00 of the last day, i.e. the first instant of the next one.
@@ -539,8 +621,16 @@ impl WorkOrder {
         self.signed_at = None;
         self.extension_requested = None;
         self.replied_on_time = None;
+        self.reset_reminders();
+        self.round_criticized = false;
         self.status = Status::Dispatched;
         Ok(())
+    }
+
+    fn reset_reminders(&mut self) {
+        self.round_reminded = false;
+        self.round_notices = 0;
+        self.last_notice_at = None;
     }
 
     fn need_intake(&self) -> Result<&Intake, StepError> {

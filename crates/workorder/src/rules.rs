@@ -15,6 +15,13 @@ pub struct Rules {
     pub return_days: u32,
     /// Callback attempts before the caller counts as unreachable.
     pub callback_attempts: u32,
+    /// The reminder (催办, "须在办理时限届满前 … 进行催办") is due from 00:00 Beijing of the
+    /// `n`-th working day counted back from the deadline's last day (that day counts if it is a
+    /// working day) until the deadline. Default 1: from 00:00 of the last day. 0: no reminders.
+    pub remind_before_working_days: u32,
+    /// The second reminder notice (催办通知书) is due from 00:00 Beijing of the `n`-th working day
+    /// after the day of the first, if the unit still has not replied. Default 2.
+    pub second_notice_after_working_days: u32,
 }
 
 impl Default for Rules {
@@ -24,6 +31,8 @@ impl Default for Rules {
             complaint_days: Deadline::SuggestionReportComplaint.working_days(),
             return_days: Deadline::Return.working_days(),
             callback_attempts: 3,
+            remind_before_working_days: 1,
+            second_notice_after_working_days: 2,
         }
     }
 }

@@ -45,8 +45,10 @@ pub enum Urgency {
     VeryUrgent,
 }
 
-/// Who asked. Anonymous requesters give no name; confidentiality hides the contact from units.
+/// Who asked. Anonymous requesters give no name; confidentiality hides the contact from units
+/// (see [`crate::privacy`]). Every field may be left out when deserialized.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Requester {
     pub name: Option<String>,
     pub phone: Option<String>,

@@ -154,3 +154,25 @@ fn every_figure_per_unit_and_overall() {
     );
     assert!(lines[3].starts_with("\"全部\",4,"));
 }
+
+#[test]
+fn one_orders_contribution_and_merged_totals() {
+    let cases = month();
+    let (per, all) = Kpis::by_unit(cases.iter().map(|c| &c.order));
+    let mut merged = Kpis::default();
+    for c in &cases {
+        merged.merge(&Kpis::from_order(&c.order));
+    }
+    assert_eq!(merged, all);
+    // Per unit merged back together is the overall figure too.
+    let mut again = Kpis::default();
+    per.values().for_each(|k| again.merge(k));
+    assert_eq!(again, all);
+    // The order answered on the spot contributes nothing; order 2 its two notices.
+    assert_eq!(Kpis::from_order(&cases[4].order), Kpis::default());
+    let b = Kpis::from_order(&cases[1].order);
+    assert_eq!((b.dispatched, b.notices, b.redone), (1, 2, 1));
+    // The figures travel as JSON both ways.
+    let json = serde_json::to_string(&all).unwrap();
+    assert_eq!(serde_json::from_str::<Kpis>(&json).unwrap(), all);
+}

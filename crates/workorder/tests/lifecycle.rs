@@ -517,3 +517,25 @@ fn a_history_replays_from_json_and_a_bad_event_is_named_by_its_index() {
         (0, StepError::NotDrafted)
     );
 }
+
+#[test]
+fn status_names_are_the_serde_names_and_unit_open_ones_are_three() {
+    use hotline_workorder::status_name;
+    for s in Status::ALL {
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, format!("\"{}\"", status_name(s)));
+        assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), s);
+    }
+    let open: Vec<_> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open_for_unit())
+        .collect();
+    assert_eq!(
+        open,
+        [Status::Dispatched, Status::Handling, Status::ReturnPending]
+    );
+    // The order state travels as JSON both ways (the store's projection).
+    let c = Case::dispatched(RequestType::Report, bj(2026, 3, 2, 9));
+    let json = serde_json::to_string(&c.order).unwrap();
+    assert_eq!(serde_json::from_str::<WorkOrder>(&json).unwrap(), c.order);
+}
