@@ -6,12 +6,16 @@
 //! state, the roles and the working-day deadlines (on the Chinese calendar of
 //! `hotline-calendar`) and refuses an invalid one with a [`StepError`] saying why, changing
 //! nothing. Pure: no clock (every event carries its time), no storage.
+//!
+//! [`due_steps`] is the scheduler's rule (reminders, reminder notices, the criticism flag) for
+//! an order at a given instant.
 
 mod event;
 mod kpi;
 mod number;
 mod order;
 mod rules;
+mod schedule;
 mod types;
 
 pub use event::{Actor, Event, EventKind, Role};
@@ -19,4 +23,5 @@ pub use kpi::Kpis;
 pub use number::{OrderNumber, OrderNumberError};
 pub use order::{Status, StepError, WorkOrder, status_name};
 pub use rules::Rules;
+pub use schedule::{Scheduled, due_steps, reminder_from};
 pub use types::{Intake, RequestType, Requester, Satisfaction, Urgency};

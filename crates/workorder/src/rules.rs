@@ -18,6 +18,7 @@ pub struct Rules {
     /// The reminder (催办, "须在办理时限届满前 … 进行催办") is due from 00:00 Beijing of the
     /// `n`-th working day counted back from the deadline's last day (that day counts if it is a
     /// working day) until the deadline. Default 1: from 00:00 of the last day. 0: no reminders.
+    /// See [`crate::reminder_from`].
     pub remind_before_working_days: u32,
     /// The second reminder notice (催办通知书) is due from 00:00 Beijing of the `n`-th working day
     /// after the day of the first, if the unit still has not replied. Default 2.
