@@ -12,6 +12,7 @@
 
 mod event;
 mod kpi;
+mod notify;
 mod number;
 mod order;
 mod rules;
@@ -20,6 +21,7 @@ mod types;
 
 pub use event::{Actor, Event, EventKind, Role};
 pub use kpi::Kpis;
+pub use notify::{Notification, NotificationKind, beijing_deadline, notification};
 pub use number::{OrderNumber, OrderNumberError};
 pub use order::{Status, StepError, WorkOrder, status_name};
 pub use rules::Rules;
