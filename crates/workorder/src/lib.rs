@@ -15,8 +15,9 @@ mod kpi;
 mod notify;
 mod number;
 mod order;
+pub mod privacy;
 mod rules;
-mod schedule;
+pub mod schedule;
 mod types;
 
 pub use event::{Actor, Event, EventKind, Role};
@@ -24,6 +25,10 @@ pub use kpi::Kpis;
 pub use notify::{Notification, NotificationKind, beijing_deadline, notification};
 pub use number::{OrderNumber, OrderNumberError};
 pub use order::{Status, StepError, WorkOrder, status_name};
+pub use privacy::{
+    Exposure, exposure, hide_free_text, mask_free_text, mask_id_card, mask_phone, redact_event,
+    redact_history, redact_order,
+};
 pub use rules::Rules;
 pub use schedule::{Scheduled, due_steps, reminder_from};
 pub use types::{Intake, RequestType, Requester, Satisfaction, Urgency};
