@@ -105,7 +105,10 @@ pub fn due_steps(
             Due::Later(next) => return Ok(Scheduled { steps, next }),
         }
     }
-    unreachable!("a due step changes the order so that it is not due again")
+    // A due step changes the order so that it is not due again: not reached.
+    Err(StepError::Invalid(
+        "the scheduler found steps due without end".into(),
+    ))
 }
 
 enum Due {
@@ -125,6 +128,9 @@ fn first_due(
     if !o.status.is_open_for_unit() {
         return Ok(Due::Later(None));
     }
+    // A deadline the calendar covers (an extension's date is the unit's): the arithmetic
+    // below stays within its years.
+    cal.is_working_day(last_day(due, cal)?)?;
     let mut next: Option<DateTime<Utc>> = None;
     let mut later = |t: DateTime<Utc>| {
         debug_assert!(t > now);
@@ -183,7 +189,7 @@ pub fn reminder_from(
     if working_days == 0 {
         return Ok(None);
     }
-    let mut day = last_day(due_at);
+    let mut day = last_day(due_at, cal)?;
     let mut counted = 0;
     loop {
         if cal.is_working_day(day)? {
@@ -192,9 +198,8 @@ pub fn reminder_from(
                 return Ok(Some(start_of_beijing_day(day)));
             }
         }
-        day = day
-            .pred_opt()
-            .expect("dates of the calendar's years have a predecessor");
+        // The calendar's years are far from chrono's first date: not reached.
+        day = day.pred_opt().ok_or_else(|| beyond(cal))?;
     }
 }
 
@@ -209,23 +214,36 @@ fn second_notice_from(
     n: u32,
     cal: &Calendar,
 ) -> Result<DateTime<Utc>, OutOfRange> {
-    let day = beijing_date(first).expect("a notice's time is within chrono's range");
+    let day = beijing_date(first).ok_or_else(|| beyond(cal))?;
     Ok(start_of_beijing_day(cal.add_working_days(day, n)?))
 }
 
 /// 00:00 Beijing of the 5th working day after the deadline's last day: what
 /// [`WorkOrder::escalation_due`] tests for.
 fn escalation_from(due_at: DateTime<Utc>, cal: &Calendar) -> Result<DateTime<Utc>, OutOfRange> {
-    let day = cal.add_working_days(last_day(due_at), ESCALATION_WORKING_DAYS_LATE)?;
+    let day = cal.add_working_days(last_day(due_at, cal)?, ESCALATION_WORKING_DAYS_LATE)?;
     Ok(start_of_beijing_day(day).max(notice_from(due_at)))
 }
 
 /// The Beijing date of the last instant before `due_at` (24:00 of that date for a computed
 /// deadline; an extension's date may fall at any time).
-fn last_day(due_at: DateTime<Utc>) -> NaiveDate {
-    beijing_date(due_at - Duration::seconds(1)).expect("a deadline is within chrono's range")
+fn last_day(due_at: DateTime<Utc>, cal: &Calendar) -> Result<NaiveDate, OutOfRange> {
+    due_at
+        .checked_sub_signed(Duration::seconds(1))
+        .and_then(beijing_date)
+        .ok_or_else(|| beyond(cal))
 }
 
+/// For an instant at the ends of chrono's range, far outside the calendar's years.
+fn beyond(cal: &Calendar) -> OutOfRange {
+    // The calendar's own error for chrono's last (or first) date, which no notice covers.
+    cal.is_working_day(NaiveDate::MAX)
+        .err()
+        .or_else(|| cal.is_working_day(NaiveDate::MIN).err())
+        .expect("no calendar covers both of chrono's end years")
+}
+
+/// 00:00 Beijing of `d`, a date of the calendar's years (far from chrono's limits).
 fn start_of_beijing_day(d: NaiveDate) -> DateTime<Utc> {
     end_of_beijing_day(d).expect("a calendar date is within chrono's range") - Duration::days(1)
 }

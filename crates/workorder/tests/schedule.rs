@@ -620,3 +620,24 @@ fn closed_and_answered_orders_have_nothing_due() {
     assert_eq!(evs[0].actor, system());
     assert_eq!(evs[0].kind, REMINDER);
 }
+
+#[test]
+fn a_deadline_outside_the_calendar_is_an_error_not_a_panic() {
+    use hotline_workorder::StepError;
+    let mut c = Case::dispatched(RequestType::Consultation, bj(2026, 9, 24, 10));
+    c.ok(bj(2026, 9, 24, 11), staff("市住建局"), EventKind::SignedFor);
+    for far in [DateTime::<Utc>::MAX_UTC, end_of(2030, 1, 31)] {
+        let mut d = Case {
+            cal: c.cal.clone(),
+            rules: c.rules.clone(),
+            order: c.order.clone(),
+            events: c.events.clone(),
+        };
+        d.ok(bj(2026, 9, 25, 9), staff("市住建局"), extension(far));
+        d.ok(bj(2026, 9, 25, 10), head("市住建局"), decided(true));
+        let err = due_steps(&d.order, bj(2026, 9, 26, 9), &d.rules, &d.cal).unwrap_err();
+        assert!(matches!(err, StepError::Calendar(_)), "{err}");
+        assert!(reminder_from(far, 1, &d.cal).is_err());
+    }
+    assert!(reminder_from(DateTime::<Utc>::MIN_UTC, 1, &c.cal).is_err());
+}
