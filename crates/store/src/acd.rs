@@ -294,11 +294,11 @@ fn queue_stats_upsert<'q>(
     .bind(at.timestamp_millis())
 }
 
-fn day_text(day: NaiveDate) -> String {
+pub(crate) fn day_text(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-fn one_of(what: &str, value: &str, allowed: &[&str]) -> Result<(), StoreError> {
+pub(crate) fn one_of(what: &str, value: &str, allowed: &[&str]) -> Result<(), StoreError> {
     if allowed.contains(&value) {
         Ok(())
     } else {

@@ -102,6 +102,28 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// Call records that ended at or after `since` and became no work order, oldest end first
+    /// (ties by id), at most `limit`: the scheduler's look for calls nobody wrote an order for
+    /// (a missed call to call back, an agent who forgot). A range on `call_records_ended_at`,
+    /// each candidate probed in the unique index on `work_orders.record`.
+    pub async fn call_records_without_order(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM call_records r WHERE r.ended_at >= $1 \
+             AND NOT EXISTS (SELECT 1 FROM work_orders o WHERE o.record = r.id) \
+             ORDER BY r.ended_at, r.id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(since.timestamp_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     pub async fn count_call_records(&self) -> Result<i64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_records")
             .fetch_one(&self.pool)

@@ -2,21 +2,27 @@
 //! for both, and the spool-and-retry writer that makes sure no call record is lost while the
 //! database is down (W1: every call leaves a record).
 
+mod accounts;
 mod acd;
 mod backend;
+mod calendar;
 mod call_records;
 mod error;
 mod migrations;
+mod outbox;
 mod spool;
 mod store;
 mod work_orders;
 mod writer;
 
+pub use accounts::{AuditRow, SessionRow, UserRow};
 pub use acd::{AgentStateRow, CallbackRow};
 pub use backend::Backend;
+pub use calendar::CalendarOverrideRow;
 pub use call_records::Inserted;
 pub use error::StoreError;
+pub use outbox::{NewOutbox, OutboxRow};
 pub use spool::{BAD_FILE, REPLAYING_FILE, SPOOL_FILE};
 pub use store::{Store, StoreOptions};
-pub use work_orders::{EventRow, OrderRow};
+pub use work_orders::{EventRow, KpiCounts, LIST_LIMIT_MAX, OrderQuery, OrderRow};
 pub use writer::{CallRecordWriter, CallRecordWriterHandle, WriterConfig};

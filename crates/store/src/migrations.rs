@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_work_orders.sql"),
         include_str!("../migrations/postgres/0004_work_orders.sql"),
     ),
+    (
+        5,
+        "users_outbox_kpis",
+        include_str!("../migrations/sqlite/0005_users_outbox_kpis.sql"),
+        include_str!("../migrations/postgres/0005_users_outbox_kpis.sql"),
+    ),
 ];
 
 /// How many versions there are.

@@ -1,6 +1,7 @@
 //! Work orders as the store keeps them: the append-only events of each order (JSON text the
 //! work-order service serialized) and a projection of the columns its listings filter on, plus
-//! the per-day sequence of the readable order numbers. The store does not depend on
+//! the per-day sequence of the readable order numbers, the co-units of each order's dispatch and
+//! each order's contribution to the assessment figures. The store does not depend on
 //! hotline-workorder and never parses an event beyond checking it is a JSON object: the service
 //! replays the events into an order and hands over the projected columns with each append.
 //!
@@ -13,6 +14,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::acd::millis_to_time;
+use crate::outbox::{NewOutbox, check_outbox, insert_outbox};
 use crate::{Inserted, Store, StoreError};
 
 /// The projected state of one order, as the work-order service computed it from the events.
@@ -35,7 +37,169 @@ pub struct OrderRow {
     pub updated_at: DateTime<Utc>,
     /// The number of events, the last event's `seq`.
     pub version: u32,
+    /// The service's request type name (`complaint`, `consultation`…), once the intake says.
+    pub request_type: Option<String>,
+    /// The co-units of the current dispatch (协办单位): they see the order as the lead unit
+    /// does ([`OrderQuery::visible_to_unit`]). A set: stored and read back in byte order, each
+    /// unit once (the dispatch event keeps the order the center named them in). None may be
+    /// empty or the lead unit.
+    pub co_units: Vec<String>,
+    /// This order's own contribution to its lead unit's assessment figures, as the service
+    /// counted it from the events; [`Store::order_kpis`] sums them over a period.
+    pub counts: KpiCounts,
 }
+
+/// One order's contribution to the D3 assessment figures, or (from [`Store::order_kpis`]) their
+/// sum over a unit's orders: the numerators and denominators of hotline-workorder's `Kpis`,
+/// under the same names. Stored per order as 32-bit integers: a count above `i32::MAX` for one
+/// order is refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KpiCounts {
+    pub dispatched: u64,
+    pub signed: u64,
+    pub signed_on_time: u64,
+    pub returned: u64,
+    pub return_requests: u64,
+    pub returns_rejected: u64,
+    pub replied: u64,
+    pub replied_on_time: u64,
+    pub reviewed: u64,
+    pub called_back: u64,
+    pub reached: u64,
+    pub satisfied: u64,
+    pub solved_known: u64,
+    pub solved: u64,
+    pub redone: u64,
+    pub reminders: u64,
+    pub notices: u64,
+    pub criticisms: u64,
+}
+
+/// The columns of [`KpiCounts`], in the order of [`KpiCounts::to_array`]; a macro so that it can
+/// be spliced into the `concat!` of the column lists.
+macro_rules! kpi_columns {
+    () => {
+        "dispatched, signed, signed_on_time, returned, return_requests, returns_rejected, \
+         replied, replied_on_time, reviewed, called_back, reached, satisfied, solved_known, \
+         solved, redone, reminders, notices, criticisms"
+    };
+}
+
+const KPI_COLUMNS: [&str; 18] = [
+    "dispatched",
+    "signed",
+    "signed_on_time",
+    "returned",
+    "return_requests",
+    "returns_rejected",
+    "replied",
+    "replied_on_time",
+    "reviewed",
+    "called_back",
+    "reached",
+    "satisfied",
+    "solved_known",
+    "solved",
+    "redone",
+    "reminders",
+    "notices",
+    "criticisms",
+];
+
+impl KpiCounts {
+    /// The fields in the order of [`KPI_COLUMNS`].
+    fn to_array(self) -> [u64; 18] {
+        [
+            self.dispatched,
+            self.signed,
+            self.signed_on_time,
+            self.returned,
+            self.return_requests,
+            self.returns_rejected,
+            self.replied,
+            self.replied_on_time,
+            self.reviewed,
+            self.called_back,
+            self.reached,
+            self.satisfied,
+            self.solved_known,
+            self.solved,
+            self.redone,
+            self.reminders,
+            self.notices,
+            self.criticisms,
+        ]
+    }
+
+    fn from_array(a: [u64; 18]) -> KpiCounts {
+        let [
+            dispatched,
+            signed,
+            signed_on_time,
+            returned,
+            return_requests,
+            returns_rejected,
+            replied,
+            replied_on_time,
+            reviewed,
+            called_back,
+            reached,
+            satisfied,
+            solved_known,
+            solved,
+            redone,
+            reminders,
+            notices,
+            criticisms,
+        ] = a;
+        KpiCounts {
+            dispatched,
+            signed,
+            signed_on_time,
+            returned,
+            return_requests,
+            returns_rejected,
+            replied,
+            replied_on_time,
+            reviewed,
+            called_back,
+            reached,
+            satisfied,
+            solved_known,
+            solved,
+            redone,
+            reminders,
+            notices,
+            criticisms,
+        }
+    }
+}
+
+/// What [`Store::list_orders`] selects: every filter that is set must hold (AND). The default
+/// filters nothing but has `limit` 0, which lists nothing: a caller always says its page size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Any of these statuses; empty: any status.
+    pub statuses: Vec<String>,
+    /// The orders a unit sees: it is their lead unit or one of their co-units.
+    pub visible_to_unit: Option<String>,
+    /// The orders a unit leads (co-units not included).
+    pub lead_unit: Option<String>,
+    pub owner: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// The keyset cursor: only orders strictly older than this `(created_at, no)`, the last row
+    /// of the previous page. Unlike an offset, rows created meanwhile neither repeat nor shift
+    /// the next page.
+    pub before: Option<(DateTime<Utc>, String)>,
+    /// At most this many rows, capped at [`LIST_LIMIT_MAX`].
+    pub limit: u32,
+}
+
+/// The largest page [`Store::list_orders`] returns.
+pub const LIST_LIMIT_MAX: u32 = 500;
 
 /// One event of an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +216,11 @@ pub struct EventRow {
     pub event_json: String,
 }
 
-const ORDER_COLUMNS: &str =
-    "no, record, status, lead_unit, due_at, owner, created_at, updated_at, version";
+const ORDER_COLUMNS: &str = concat!(
+    "no, record, status, lead_unit, due_at, owner, created_at, updated_at, version, \
+     request_type, ",
+    kpi_columns!()
+);
 
 const TABLE_ORDERS: &str = "work_orders";
 const TABLE_EVENTS: &str = "work_order_events";
@@ -81,11 +248,11 @@ impl Store {
         })
     }
 
-    /// Stores a new order (`row.version` must be 1) and its first event (`first.seq` 1, same
-    /// number), in one transaction. Idempotent by call record: if an order for `row.record`
-    /// exists, nothing is written and the result is [`Inserted::Duplicate`] (a retried create,
-    /// or two agents creating from the same call); [`Store::order_by_record`] finds the
-    /// existing one. A number already used by another call's order is an error (a
+    /// Stores a new order (`row.version` must be 1), its co-units and its first event
+    /// (`first.seq` 1, same number), in one transaction. Idempotent by call record: if an order
+    /// for `row.record` exists, nothing is written and the result is [`Inserted::Duplicate`] (a
+    /// retried create, or two agents creating from the same call); [`Store::order_by_record`]
+    /// finds the existing one. A number already used by another call's order is an error (a
     /// [`StoreError::Database`] unique violation), not a duplicate: it means the numbering is
     /// broken and must not be hidden.
     pub async fn create_order(
@@ -99,15 +266,16 @@ impl Store {
                 row.no, row.version
             )));
         }
-        check_projection(row)?;
+        let counts = check_projection(row)?;
+        let co_units = co_unit_set(row)?;
         check_event(first, &row.no, 1)?;
         let mut tx = self.pool.begin().await?;
+        let values = placeholders(1, 10 + KPI_COLUMNS.len());
         let sql = format!(
-            "INSERT INTO work_orders ({ORDER_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+            "INSERT INTO work_orders ({ORDER_COLUMNS}) VALUES ({values}) \
              ON CONFLICT (record) DO NOTHING"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(row.no.as_str())
             .bind(row.record.as_str())
             .bind(row.status.as_str())
@@ -117,24 +285,27 @@ impl Store {
             .bind(row.created_at.timestamp_millis())
             .bind(row.updated_at.timestamp_millis())
             .bind(1_i32)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .bind(row.request_type.as_deref());
+        for count in counts {
+            query = query.bind(count);
+        }
+        let rows = query.execute(&mut *tx).await?.rows_affected();
         if rows == 0 {
             // Dropping `tx` rolls back; the insert that did nothing left nothing to undo anyway.
             return Ok(Inserted::Duplicate);
         }
+        replace_co_units(&mut tx, &row.no, &co_units).await?;
         insert_event(&mut tx, first).await?;
         tx.commit().await?;
         Ok(Inserted::New)
     }
 
-    /// Appends `event` (seq `expected_version + 1`) and replaces the projected columns with
-    /// `projection`'s (status, lead unit, deadline, owner, `updated_at`; `version` must be
-    /// `expected_version + 1`; `record` and `created_at` stay as created), in one transaction,
-    /// only if the stored order is still at `expected_version`. Otherwise
-    /// [`StoreError::Conflict`] with the version found (0: no such order) and nothing is
-    /// written: the caller computed its change from a state that is no longer current.
+    /// Appends `event` (seq `expected_version + 1`) and replaces the projection with
+    /// `projection`'s (status, lead unit, deadline, owner, `updated_at`, request type, co-units,
+    /// counts; `version` must be `expected_version + 1`; `record` and `created_at` stay as
+    /// created), in one transaction, only if the stored order is still at `expected_version`.
+    /// Otherwise [`StoreError::Conflict`] with the version found (0: no such order) and nothing
+    /// is written: the caller computed its change from a state that is no longer current.
     ///
     /// The guarded UPDATE comes first: it takes the row's write lock (PostgreSQL) or the
     /// database's (SQLite), so a concurrent append with the same expectation waits, then finds
@@ -144,6 +315,21 @@ impl Store {
         projection: &OrderRow,
         event: &EventRow,
         expected_version: u32,
+    ) -> Result<(), StoreError> {
+        self.append_event_with(projection, event, expected_version, &[])
+            .await
+    }
+
+    /// [`Store::append_event`] that also queues `outbox`'s notifications in the same
+    /// transaction: a reminder event and its SMS are stored together or not at all, so a
+    /// notification is never sent for a change that was lost (a conflict, a crash) nor a change
+    /// kept without its notification. The outbox rows are checked before anything is written.
+    pub async fn append_event_with(
+        &self,
+        projection: &OrderRow,
+        event: &EventRow,
+        expected_version: u32,
+        outbox: &[NewOutbox],
     ) -> Result<(), StoreError> {
         let no = projection.no.as_str();
         if expected_version == 0 {
@@ -164,24 +350,42 @@ impl Store {
                 projection.version
             )));
         }
-        check_projection(projection)?;
+        let counts = check_projection(projection)?;
+        let co_units = co_unit_set(projection)?;
         check_event(event, no, next)?;
+        check_outbox(outbox)?;
         let mut tx = self.pool.begin().await?;
-        let rows = sqlx::query(
+        // status = $1 … request_type = $7, then the counts from $8; the key after them.
+        let kpi_sets = KPI_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", 8 + i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let key_at = 8 + KPI_COLUMNS.len();
+        let sql = format!(
             "UPDATE work_orders SET status = $1, lead_unit = $2, due_at = $3, owner = $4, \
-             updated_at = $5, version = $6 WHERE no = $7 AND version = $8",
-        )
-        .bind(projection.status.as_str())
-        .bind(projection.lead_unit.as_deref())
-        .bind(projection.due_at.map(|t| t.timestamp_millis()))
-        .bind(projection.owner.as_deref())
-        .bind(projection.updated_at.timestamp_millis())
-        .bind(to_i32(no, "version", next)?)
-        .bind(no)
-        .bind(to_i32(no, "expected version", expected_version)?)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+             updated_at = $5, version = $6, request_type = $7, {kpi_sets} \
+             WHERE no = ${key_at} AND version = ${}",
+            key_at + 1
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(projection.status.as_str())
+            .bind(projection.lead_unit.as_deref())
+            .bind(projection.due_at.map(|t| t.timestamp_millis()))
+            .bind(projection.owner.as_deref())
+            .bind(projection.updated_at.timestamp_millis())
+            .bind(to_i32(no, "version", next)?)
+            .bind(projection.request_type.as_deref());
+        for count in counts {
+            query = query.bind(count);
+        }
+        let rows = query
+            .bind(no)
+            .bind(to_i32(no, "expected version", expected_version)?)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if rows == 0 {
             let found: Option<i32> =
                 sqlx::query_scalar("SELECT version FROM work_orders WHERE no = $1")
@@ -199,28 +403,36 @@ impl Store {
                 found,
             });
         }
+        replace_co_units(&mut tx, no, &co_units).await?;
         insert_event(&mut tx, event).await?;
+        insert_outbox(&mut tx, outbox).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn order(&self, no: &str) -> Result<Option<OrderRow>, StoreError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE no = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = with_co_units(
+            &format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE no = $1"),
+            "o.no",
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(no)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref().map(order_from_row).transpose()
+        Ok(orders_from_rows(&rows)?.pop())
     }
 
     /// The order made from call record `record`, if any (one per call).
     pub async fn order_by_record(&self, record: &str) -> Result<Option<OrderRow>, StoreError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE record = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let sql = with_co_units(
+            &format!("SELECT {ORDER_COLUMNS} FROM work_orders WHERE record = $1"),
+            "o.no",
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(record)
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref().map(order_from_row).transpose()
+        Ok(orders_from_rows(&rows)?.pop())
     }
 
     /// Every event of order `no`, in order (by `seq`), ready to replay; empty for an unknown
@@ -238,7 +450,9 @@ impl Store {
 
     /// A unit's orders in one of `open_statuses` whose deadline is before `due_before`, soonest
     /// first (ties by number), at most `limit`. Orders without a deadline are not listed. The
-    /// caller names the open statuses: which ones count as open is the service's rule.
+    /// caller names the open statuses: which ones count as open is the service's rule. Only the
+    /// orders the unit leads: the deadline is the lead unit's (co-units answer to it, not to
+    /// the center); the rows carry their co-units all the same.
     pub async fn unit_orders_due(
         &self,
         unit: &str,
@@ -246,16 +460,19 @@ impl Store {
         due_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OrderRow>, StoreError> {
-        if open_statuses.is_empty() {
+        if open_statuses.is_empty() || limit == 0 {
             // `IN ()` is not SQL; and no status is open, so nothing is due.
             return Ok(Vec::new());
         }
         let statuses = placeholders(3, open_statuses.len());
         let limit_at = 3 + open_statuses.len();
-        let sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM work_orders \
-             WHERE lead_unit = $1 AND due_at < $2 AND status IN ({statuses}) \
-             ORDER BY due_at, no LIMIT ${limit_at}"
+        let sql = with_co_units(
+            &format!(
+                "SELECT {ORDER_COLUMNS} FROM work_orders \
+                 WHERE lead_unit = $1 AND due_at < $2 AND status IN ({statuses}) \
+                 ORDER BY due_at, no LIMIT ${limit_at}"
+            ),
+            "o.due_at, o.no",
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(unit)
@@ -264,7 +481,169 @@ impl Store {
             query = query.bind(*status);
         }
         let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await?;
-        rows.iter().map(order_from_row).collect()
+        orders_from_rows(&rows)
+    }
+
+    /// The scheduler's scan: orders of any unit in one of `statuses` whose deadline is before
+    /// `before` (near it or past it), soonest first (ties by number), at most `limit`, after
+    /// the keyset cursor `after` (the `(due_at, no)` of the previous page's last row, excluded).
+    /// Orders without a deadline are not listed.
+    pub async fn orders_due_before(
+        &self,
+        statuses: &[&str],
+        before: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, String)>,
+        limit: u32,
+    ) -> Result<Vec<OrderRow>, StoreError> {
+        if statuses.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut args = Args::default();
+        let before_at = args.int(before.timestamp_millis());
+        let statuses = args.texts(statuses.iter().copied());
+        let mut sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM work_orders \
+             WHERE due_at < {before_at} AND status IN ({statuses})"
+        );
+        if let Some((due, no)) = &after {
+            let due = args.int(due.timestamp_millis());
+            let no = args.text(no);
+            sql.push_str(&format!(" AND (due_at, no) > ({due}, {no})"));
+        }
+        let limit_at = args.int(i64::from(limit));
+        sql.push_str(&format!(" ORDER BY due_at, no LIMIT {limit_at}"));
+        let sql = with_co_units(&sql, "o.due_at, o.no");
+        let rows = args
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .fetch_all(&self.pool)
+            .await?;
+        orders_from_rows(&rows)
+    }
+
+    /// Orders matching `q`, newest first (`created_at` then number, both descending), at most
+    /// `q.limit` capped at [`LIST_LIMIT_MAX`]; the next page is the query again with `before`
+    /// set to the last row's `(created_at, no)`.
+    ///
+    /// The visibility to a unit is a UNION of the unit's lead orders and its co-unit orders,
+    /// each already cut to one page, rather than one `lead_unit = $u OR EXISTS (…)`: each half
+    /// then reads only its own index range in the listing's order (the lead one through
+    /// `work_orders_unit_created`), where the OR would make both backends walk every order newest
+    /// first until a page of the unit's turned up.
+    pub async fn list_orders(&self, q: &OrderQuery) -> Result<Vec<OrderRow>, StoreError> {
+        let limit = q.limit.min(LIST_LIMIT_MAX);
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut args = Args::default();
+        let mut filters = Vec::new();
+        if !q.statuses.is_empty() {
+            let statuses = args.texts(q.statuses.iter().map(String::as_str));
+            filters.push(format!("status IN ({statuses})"));
+        }
+        if let Some(unit) = &q.lead_unit {
+            filters.push(format!("lead_unit = {}", args.text(unit)));
+        }
+        if let Some(owner) = &q.owner {
+            filters.push(format!("owner = {}", args.text(owner)));
+        }
+        if let Some(from) = q.created_from {
+            filters.push(format!(
+                "created_at >= {}",
+                args.int(from.timestamp_millis())
+            ));
+        }
+        if let Some(to) = q.created_to {
+            filters.push(format!("created_at < {}", args.int(to.timestamp_millis())));
+        }
+        if let Some((created, no)) = &q.before {
+            let created = args.int(created.timestamp_millis());
+            let no = args.text(no);
+            filters.push(format!("(created_at, no) < ({created}, {no})"));
+        }
+        let limit_at = args.int(i64::from(limit));
+        let page = |extra: Option<String>| {
+            let conditions: Vec<&str> = filters
+                .iter()
+                .map(String::as_str)
+                .chain(extra.as_deref())
+                .collect();
+            let mut sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders");
+            if !conditions.is_empty() {
+                sql.push_str(" WHERE ");
+                sql.push_str(&conditions.join(" AND "));
+            }
+            sql.push_str(&format!(
+                " ORDER BY created_at DESC, no DESC LIMIT {limit_at}"
+            ));
+            sql
+        };
+        let inner = match &q.visible_to_unit {
+            None => page(None),
+            Some(unit) => {
+                // One placeholder, used in both halves (both dialects accept `$n` twice).
+                let unit = args.text(unit);
+                let lead = page(Some(format!("lead_unit = {unit}")));
+                let co = page(Some(format!(
+                    "no IN (SELECT no FROM work_order_co_units WHERE unit = {unit})"
+                )));
+                // Each half in a subquery: SQLite allows no ORDER BY or LIMIT on the members of
+                // a compound SELECT. UNION, not UNION ALL: an order is listed once even if it
+                // were both (create and append refuse that).
+                format!(
+                    "SELECT * FROM (SELECT * FROM ({lead}) lead_half \
+                     UNION SELECT * FROM ({co}) co_half) visible \
+                     ORDER BY created_at DESC, no DESC LIMIT {limit_at}"
+                )
+            }
+        };
+        let sql = with_co_units(&inner, "o.created_at DESC, o.no DESC");
+        let rows = args
+            .bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .fetch_all(&self.pool)
+            .await?;
+        orders_from_rows(&rows)
+    }
+
+    /// The assessment counts of the orders created in `[from, to)` (a month, a quarter) and
+    /// dispatched, summed per lead unit (the unit an order ended with, as in hotline-workorder's
+    /// `Kpis::by_unit`), by unit in byte order. Units without such orders are not listed. The
+    /// center's total is the sum of the rows; the caller adds it up.
+    pub async fn order_kpis(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(String, KpiCounts)>, StoreError> {
+        let sums = KPI_COLUMNS
+            .iter()
+            .map(|c| format!("SUM({c}) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // SUM of an INTEGER column is a BIGINT in PostgreSQL, an integer in SQLite: i64 both.
+        let sql = format!(
+            "SELECT lead_unit, {sums} FROM work_orders \
+             WHERE created_at >= $1 AND created_at < $2 AND lead_unit IS NOT NULL \
+             GROUP BY lead_unit ORDER BY lead_unit"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from.timestamp_millis())
+            .bind(to.timestamp_millis())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let unit: String = row.try_get("lead_unit")?;
+                let mut sums = [0_u64; 18];
+                for (sum, column) in sums.iter_mut().zip(KPI_COLUMNS) {
+                    let value: i64 = row.try_get(column)?;
+                    *sum = u64::try_from(value).map_err(|_| StoreError::CorruptRow {
+                        table: TABLE_ORDERS,
+                        key: unit.clone(),
+                        reason: format!("the sum of {column} is {value}"),
+                    })?;
+                }
+                Ok((unit, KpiCounts::from_array(sums)))
+            })
+            .collect()
     }
 
     /// `(lead unit, count)` of the orders in one of `open_statuses` whose deadline has passed
@@ -323,6 +702,108 @@ async fn insert_event(
     Ok(())
 }
 
+/// Makes order `no`'s co-unit rows `units` (a sorted set): deletes the others and inserts the
+/// missing ones. Most appends keep the dispatch's co-units, and then this writes nothing.
+async fn replace_co_units(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    no: &str,
+    units: &[&str],
+) -> Result<(), StoreError> {
+    let mut sql = String::from("DELETE FROM work_order_co_units WHERE no = $1");
+    if !units.is_empty() {
+        sql.push_str(&format!(
+            " AND unit NOT IN ({})",
+            placeholders(2, units.len())
+        ));
+    }
+    let mut delete = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(no);
+    for unit in units {
+        delete = delete.bind(*unit);
+    }
+    delete.execute(&mut **tx).await?;
+    if units.is_empty() {
+        return Ok(());
+    }
+    // ($1, $2), ($1, $3)…: the number once, then each unit.
+    let values = (0..units.len())
+        .map(|i| format!("($1, ${})", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO work_order_co_units (no, unit) VALUES {values} \
+         ON CONFLICT (unit, no) DO NOTHING"
+    );
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(no);
+    for unit in units {
+        insert = insert.bind(*unit);
+    }
+    insert.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// `query` (the order columns, in its own order) with each order's co-units joined in: one
+/// statement, so the co-units are read from the same snapshot as the orders (two statements
+/// would need a REPEATABLE READ transaction on PostgreSQL to agree). An order comes out as one
+/// row per co-unit (one with `co_unit` NULL if it has none), consecutive, sorted by
+/// `order_by` (columns of `o`) then unit; [`orders_from_rows`] folds them back. The inner query
+/// keeps its own LIMIT, so a page is a page of orders, not of joined rows.
+fn with_co_units(query: &str, order_by: &str) -> String {
+    format!(
+        "SELECT o.*, c.unit AS co_unit FROM ({query}) o \
+         LEFT JOIN work_order_co_units c ON c.no = o.no \
+         ORDER BY {order_by}, c.unit"
+    )
+}
+
+/// The values of a query built piece by piece, each piece naming its placeholder as it adds
+/// its value.
+#[derive(Default)]
+struct Args {
+    values: Vec<Arg>,
+}
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl Args {
+    fn push(&mut self, arg: Arg) -> String {
+        self.values.push(arg);
+        format!("${}", self.values.len())
+    }
+
+    fn int(&mut self, value: i64) -> String {
+        self.push(Arg::Int(value))
+    }
+
+    fn text(&mut self, value: &str) -> String {
+        self.push(Arg::Text(value.to_owned()))
+    }
+
+    /// `$a, $b, …` for a list (an `IN`); the caller makes sure it is not empty.
+    fn texts<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> String {
+        values
+            .into_iter()
+            .map(|v| self.text(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn bind_all(
+        self,
+        mut query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        for value in self.values {
+            query = match value {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+            };
+        }
+        query
+    }
+}
+
 /// `$start, $start+1, …` for `n` bound values.
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
@@ -331,14 +812,51 @@ fn placeholders(start: usize, n: usize) -> String {
         .join(", ")
 }
 
-fn check_projection(row: &OrderRow) -> Result<(), StoreError> {
+/// Checks what the schema would refuse, and returns the counts as the INTEGER columns take them.
+fn check_projection(row: &OrderRow) -> Result<[i32; 18], StoreError> {
     if row.status.is_empty() {
         return Err(StoreError::Invalid(format!(
             "work order {}: the status is empty",
             row.no
         )));
     }
-    Ok(())
+    let mut counts = [0_i32; 18];
+    for ((count, value), column) in counts
+        .iter_mut()
+        .zip(row.counts.to_array())
+        .zip(KPI_COLUMNS)
+    {
+        *count = i32::try_from(value).map_err(|_| {
+            StoreError::Invalid(format!(
+                "work order {}: {column} {value} is too large for one order",
+                row.no
+            ))
+        })?;
+    }
+    Ok(counts)
+}
+
+/// The co-units as stored: sorted (byte order, as they are read back), each once. An empty name
+/// or the lead unit among them is refused, as hotline-workorder's dispatch refuses it.
+fn co_unit_set(row: &OrderRow) -> Result<Vec<&str>, StoreError> {
+    let mut units: Vec<&str> = row.co_units.iter().map(String::as_str).collect();
+    units.sort_unstable();
+    units.dedup();
+    if units.first() == Some(&"") {
+        return Err(StoreError::Invalid(format!(
+            "work order {}: a co-unit has no name",
+            row.no
+        )));
+    }
+    if let Some(lead) = row.lead_unit.as_deref()
+        && units.contains(&lead)
+    {
+        return Err(StoreError::Invalid(format!(
+            "work order {}: {lead} cannot be lead and co-unit",
+            row.no
+        )));
+    }
+    Ok(units)
 }
 
 /// An event must belong to the order it is written with, sit at the next position, name its
@@ -384,9 +902,35 @@ fn version_from(table: &'static str, key: &str, column: &str, v: i32) -> Result<
     })
 }
 
-fn order_from_row(row: &AnyRow) -> Result<OrderRow, StoreError> {
-    let no: String = row.try_get("no")?;
+/// Folds the rows of a [`with_co_units`] query back into orders, in their order.
+fn orders_from_rows(rows: &[AnyRow]) -> Result<Vec<OrderRow>, StoreError> {
+    let mut orders: Vec<OrderRow> = Vec::new();
+    for row in rows {
+        let no: String = row.try_get("no")?;
+        let co_unit: Option<String> = row.try_get("co_unit")?;
+        match orders.last_mut() {
+            Some(order) if order.no == no => order.co_units.extend(co_unit),
+            _ => {
+                let mut order = order_from_row(row, no)?;
+                order.co_units.extend(co_unit);
+                orders.push(order);
+            }
+        }
+    }
+    Ok(orders)
+}
+
+fn order_from_row(row: &AnyRow, no: String) -> Result<OrderRow, StoreError> {
     let due_at: Option<i64> = row.try_get("due_at")?;
+    let mut counts = [0_u64; 18];
+    for (count, column) in counts.iter_mut().zip(KPI_COLUMNS) {
+        let value: i32 = row.try_get(column)?;
+        *count = u64::try_from(value).map_err(|_| StoreError::CorruptRow {
+            table: TABLE_ORDERS,
+            key: no.clone(),
+            reason: format!("{column} {value} is negative"),
+        })?;
+    }
     Ok(OrderRow {
         record: row.try_get("record")?,
         status: row.try_get("status")?,
@@ -398,6 +942,9 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRow, StoreError> {
         created_at: millis_to_time(TABLE_ORDERS, &no, "created_at", row.try_get("created_at")?)?,
         updated_at: millis_to_time(TABLE_ORDERS, &no, "updated_at", row.try_get("updated_at")?)?,
         version: version_from(TABLE_ORDERS, &no, "version", row.try_get("version")?)?,
+        request_type: row.try_get("request_type")?,
+        co_units: Vec::new(),
+        counts: KpiCounts::from_array(counts),
         no,
     })
 }
@@ -414,4 +961,24 @@ fn event_from_row(row: &AnyRow) -> Result<EventRow, StoreError> {
         event_json: row.try_get("event")?,
         no,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpi_column_lists_agree() {
+        let listed: Vec<&str> = kpi_columns!().split(',').map(str::trim).collect();
+        assert_eq!(listed, KPI_COLUMNS);
+        assert!(ORDER_COLUMNS.ends_with(kpi_columns!()));
+    }
+
+    #[test]
+    fn kpi_counts_array_round_trips() {
+        let counts = KpiCounts::from_array(std::array::from_fn(|i| i as u64 + 1));
+        assert_eq!(counts.dispatched, 1);
+        assert_eq!(counts.criticisms, 18);
+        assert_eq!(KpiCounts::from_array(counts.to_array()), counts);
+    }
 }

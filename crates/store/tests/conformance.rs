@@ -8,7 +8,8 @@ use chrono::{Duration, NaiveDate};
 use common::{TestDb, answered_record, at, bare_record};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
 use hotline_store::{
-    AgentStateRow, Backend, CallbackRow, EventRow, Inserted, OrderRow, Store, StoreError,
+    AgentStateRow, AuditRow, Backend, CalendarOverrideRow, CallbackRow, EventRow, Inserted,
+    KpiCounts, LIST_LIMIT_MAX, NewOutbox, OrderQuery, OrderRow, Store, StoreError, UserRow,
 };
 use sqlx::Connection;
 
@@ -44,6 +45,23 @@ on_both_backends!(
     inconsistent_order_writes_are_rejected,
     unit_orders_due_soonest_first,
     overdue_counted_per_unit,
+    order_projection_round_trips_co_units_and_counts,
+    bad_co_units_and_counts_are_rejected,
+    list_orders_filters_and_co_unit_visibility,
+    list_orders_pages_by_keyset_without_duplicates_or_gaps,
+    list_orders_caps_a_page,
+    orders_due_before_pages_over_every_unit,
+    unit_orders_due_rows_carry_co_units,
+    order_kpis_sum_per_unit_over_the_period,
+    call_records_without_order_are_found,
+    users_round_trip_and_put_keeps_created_at,
+    user_role_and_unit_rules_are_refused,
+    sessions_round_trip_expire_and_purge,
+    audit_log_newest_first_per_order,
+    calendar_overrides_round_trip_upsert_and_delete,
+    outbox_due_failed_sent_cycle,
+    outbox_with_a_bad_channel_stores_nothing,
+    append_event_with_outbox_is_all_or_nothing,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -812,6 +830,9 @@ fn order_row(no: &str, record: &str, ms: i64) -> OrderRow {
         created_at: at(ms),
         updated_at: at(ms),
         version: 1,
+        request_type: None,
+        co_units: Vec::new(),
+        counts: KpiCounts::default(),
     }
 }
 
@@ -1483,4 +1504,1177 @@ async fn overdue_counted_per_unit(db: TestDb) {
             .expect("overdue")
             .is_empty()
     );
+}
+
+// ---- Work orders, second part: request type, co-units, counts and the listings (0005). ----
+
+/// Counts with every field set to a different value: a column swapped with another shows.
+fn distinct_counts(base: u64) -> KpiCounts {
+    KpiCounts {
+        dispatched: base + 1,
+        signed: base + 2,
+        signed_on_time: base + 3,
+        returned: base + 4,
+        return_requests: base + 5,
+        returns_rejected: base + 6,
+        replied: base + 7,
+        replied_on_time: base + 8,
+        reviewed: base + 9,
+        called_back: base + 10,
+        reached: base + 11,
+        satisfied: base + 12,
+        solved_known: base + 13,
+        solved: base + 14,
+        redone: base + 15,
+        reminders: base + 16,
+        notices: base + 17,
+        criticisms: base + 18,
+    }
+}
+
+fn units(names: &[&str]) -> Vec<String> {
+    names.iter().map(|&u| u.to_owned()).collect()
+}
+
+/// Creates an order straight in the given state (version 1, one event): `YC20261201-<n>` for
+/// call `call-<n>`, created at `created_ms`.
+async fn put_order(store: &Store, n: u32, created_ms: i64, build: impl FnOnce(&mut OrderRow)) {
+    let no = format!("YC20261201-{n:06}");
+    let mut row = order_row(&no, &format!("call-{n}"), created_ms);
+    build(&mut row);
+    assert_eq!(
+        store
+            .create_order(&row, &event_row(&no, 1, "drafted", created_ms))
+            .await
+            .expect("create"),
+        Inserted::New
+    );
+}
+
+fn no(n: u32) -> String {
+    format!("YC20261201-{n:06}")
+}
+
+async fn outbox_count(store_url: &str) -> i64 {
+    let mut conn = sqlx::AnyConnection::connect(store_url)
+        .await
+        .expect("connect");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    let _ = conn.close().await;
+    n
+}
+
+async fn order_projection_round_trips_co_units_and_counts(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let mut created = order_row(no, "call-1", 1_000);
+    created.request_type = Some("complaint".into());
+    created.counts = distinct_counts(0);
+    created.lead_unit = Some("市住建局".into());
+    // Given unsorted and with a repeat: stored as a set, read back in byte order.
+    created.co_units = units(&["市水务局", "B-unit", "市水务局", "A-unit"]);
+    store
+        .create_order(&created, &event_row(no, 1, "drafted", 1_000))
+        .await
+        .expect("create");
+    let expected = OrderRow {
+        co_units: units(&["A-unit", "B-unit", "市水务局"]),
+        ..created.clone()
+    };
+    assert_eq!(
+        store.order(no).await.expect("order"),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.order_by_record("call-1").await.expect("by record"),
+        Some(expected)
+    );
+
+    // An append replaces all of it: other co-units (one kept, one new, two gone), other
+    // counts, the request type.
+    let next = OrderRow {
+        version: 2,
+        updated_at: at(2_000),
+        request_type: Some("help".into()),
+        co_units: units(&["市水务局", "市交通局"]),
+        counts: distinct_counts(100),
+        ..created.clone()
+    };
+    store
+        .append_event(&next, &event_row(no, 2, "reassigned", 2_000), 1)
+        .await
+        .expect("append");
+    let back = store.order(no).await.expect("order").expect("stored");
+    assert_eq!(back.co_units, units(&["市交通局", "市水务局"]));
+    assert_eq!(back.counts, distinct_counts(100));
+    assert_eq!(back.request_type.as_deref(), Some("help"));
+
+    // And to none at all.
+    let last = OrderRow {
+        version: 3,
+        co_units: Vec::new(),
+        request_type: None,
+        counts: KpiCounts::default(),
+        ..next.clone()
+    };
+    store
+        .append_event(&last, &event_row(no, 3, "reassigned", 3_000), 2)
+        .await
+        .expect("append");
+    assert_eq!(store.order(no).await.expect("order"), Some(last));
+
+    // A row written without the new columns (as before migration 0005) counts nothing.
+    raw_execute(
+        &db,
+        "INSERT INTO work_orders (no, record, status, created_at, updated_at, version) \
+         VALUES ('YC20261130-000001', 'old-call', 'archived', 5, 5, 1)",
+    )
+    .await
+    .expect("raw insert");
+    let old = store
+        .order("YC20261130-000001")
+        .await
+        .expect("order")
+        .expect("stored");
+    assert_eq!(old.counts, KpiCounts::default());
+    assert_eq!((old.request_type, old.co_units), (None, Vec::new()));
+}
+
+async fn bad_co_units_and_counts_are_rejected(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = OrderRow {
+        lead_unit: Some("lead".into()),
+        ..order_row(no, "call-1", 0)
+    };
+    let first = event_row(no, 1, "drafted", 0);
+    let bad_rows = [
+        OrderRow {
+            co_units: units(&["x", ""]),
+            ..created.clone()
+        },
+        OrderRow {
+            co_units: units(&["x", "lead"]),
+            ..created.clone()
+        },
+        OrderRow {
+            counts: KpiCounts {
+                reminders: u64::from(u32::MAX),
+                ..KpiCounts::default()
+            },
+            ..created.clone()
+        },
+    ];
+    for bad in &bad_rows {
+        let err = store.create_order(bad, &first).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    }
+    assert_eq!(store.order(no).await.expect("order"), None);
+
+    store.create_order(&created, &first).await.expect("create");
+    for bad in &bad_rows {
+        let next = OrderRow {
+            version: 2,
+            ..bad.clone()
+        };
+        let err = store
+            .append_event(&next, &event_row(no, 2, "dispatched", 1), 1)
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    }
+    assert_eq!(store.order(no).await.expect("order"), Some(created));
+    assert_eq!(event_count(&db.url).await, 1);
+    // The schema refuses negative counts and empty co-unit names too.
+    raw_execute(
+        &db,
+        "UPDATE work_orders SET reminders = -1 WHERE no = 'YC20261201-000001'",
+    )
+    .await
+    .expect_err("CHECK on a count");
+    raw_execute(
+        &db,
+        "INSERT INTO work_order_co_units (no, unit) VALUES ('YC20261201-000001', '')",
+    )
+    .await
+    .expect_err("CHECK on a co-unit");
+}
+
+/// Seven orders of units A and B (with co-units), statuses and owners mixed; created a second
+/// apart, so newest first is 7, 6, … 1.
+async fn seed_listing(store: &Store) {
+    type Seed<'a> = (u32, Option<&'a str>, &'a [&'a str], &'a str, &'a str);
+    let orders: [Seed; 7] = [
+        (1, Some("A"), &[], "handling", "1001"),
+        (2, Some("B"), &["A"], "handling", "1002"),
+        (3, None, &[], "draft", "1001"),
+        (4, Some("A"), &["B", "C"], "archived", "1002"),
+        (5, Some("C"), &["A", "B"], "dispatched", "1001"),
+        (6, Some("B"), &[], "archived", "1001"),
+        (7, Some("C"), &[], "handling", "1002"),
+    ];
+    for (n, lead, co, status, owner) in orders {
+        put_order(store, n, i64::from(n) * 1_000, |r| {
+            r.lead_unit = lead.map(str::to_owned);
+            r.co_units = units(co);
+            r.status = status.into();
+            r.owner = Some(owner.into());
+        })
+        .await;
+    }
+}
+
+async fn list_orders_filters_and_co_unit_visibility(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    seed_listing(&store).await;
+    let list = |q: OrderQuery| {
+        let store = store.clone();
+        async move {
+            let rows = store.list_orders(&q).await.expect("list");
+            rows.iter()
+                .map(|r| r.no[11..].parse::<u32>().expect("number"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let q = |build: fn(&mut OrderQuery)| {
+        let mut q = OrderQuery {
+            limit: 100,
+            ..OrderQuery::default()
+        };
+        build(&mut q);
+        q
+    };
+    assert_eq!(list(q(|_| {})).await, [7, 6, 5, 4, 3, 2, 1]);
+    assert!(list(OrderQuery::default()).await.is_empty(), "limit 0");
+    // A sees what it leads (1, 4) and what it co-handles (2, 5); B its own 2, 6 and 4, 5.
+    assert_eq!(
+        list(q(|q| q.visible_to_unit = Some("A".into()))).await,
+        [5, 4, 2, 1]
+    );
+    assert_eq!(
+        list(q(|q| q.visible_to_unit = Some("B".into()))).await,
+        [6, 5, 4, 2]
+    );
+    assert_eq!(
+        list(q(|q| q.visible_to_unit = Some("C".into()))).await,
+        [7, 5, 4]
+    );
+    assert!(
+        list(q(|q| q.visible_to_unit = Some("nobody".into())))
+            .await
+            .is_empty()
+    );
+    assert_eq!(list(q(|q| q.lead_unit = Some("A".into()))).await, [4, 1]);
+    assert_eq!(
+        list(q(|q| {
+            q.visible_to_unit = Some("A".into());
+            q.statuses = vec!["handling".into(), "dispatched".into()];
+        }))
+        .await,
+        [5, 2, 1]
+    );
+    assert_eq!(
+        list(q(|q| {
+            q.visible_to_unit = Some("B".into());
+            q.lead_unit = Some("A".into());
+        }))
+        .await,
+        [4]
+    );
+    assert_eq!(
+        list(q(|q| {
+            q.owner = Some("1001".into());
+            q.statuses = vec!["handling".into(), "draft".into()];
+        }))
+        .await,
+        [3, 1]
+    );
+    // Created in [2 s, 5 s): from inclusive, to exclusive.
+    assert_eq!(
+        list(q(|q| {
+            q.created_from = Some(at(2_000));
+            q.created_to = Some(at(5_000));
+        }))
+        .await,
+        [4, 3, 2]
+    );
+    assert_eq!(
+        list(q(|q| {
+            q.visible_to_unit = Some("A".into());
+            q.created_to = Some(at(5_000));
+            q.limit = 2;
+        }))
+        .await,
+        [4, 2]
+    );
+    // Rows carry their co-units, in byte order.
+    let rows = store
+        .list_orders(&q(|q| q.visible_to_unit = Some("A".into())))
+        .await
+        .expect("list");
+    assert_eq!(rows[0].co_units, units(&["A", "B"]));
+    assert_eq!(rows[1].co_units, units(&["B", "C"]));
+    assert!(rows[3].co_units.is_empty());
+}
+
+/// Pages of `q` (with `q.limit` rows) until an empty one, following the keyset cursor; a
+/// cursor that does not move on fails the test instead of looping.
+async fn all_pages(store: &Store, mut q: OrderQuery) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    loop {
+        assert!(pages.len() < 100, "the cursor does not move on: {pages:?}");
+        let page = store.list_orders(&q).await.expect("page");
+        let Some(last) = page.last() else {
+            return pages;
+        };
+        q.before = Some((last.created_at, last.no.clone()));
+        pages.push(page.into_iter().map(|r| r.no).collect());
+    }
+}
+
+async fn list_orders_pages_by_keyset_without_duplicates_or_gaps(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    // 23 orders, three at a time created in the same millisecond (ties broken by number); unit
+    // U leads every third and co-handles every fifth.
+    for n in 1..=23_u32 {
+        put_order(&store, n, i64::from(n / 3), |r| {
+            r.lead_unit = Some(if n.is_multiple_of(3) { "U" } else { "V" }.into());
+            if n.is_multiple_of(5) && !n.is_multiple_of(3) {
+                r.co_units = units(&["U"]);
+            }
+        })
+        .await;
+    }
+    // Newest first: by created_at, then by number, both descending.
+    let mut expected: Vec<u32> = (1..=23).collect();
+    expected.sort_by_key(|&n| std::cmp::Reverse((n / 3, n)));
+    let expected: Vec<String> = expected.into_iter().map(no).collect();
+
+    let pages = all_pages(
+        &store,
+        OrderQuery {
+            limit: 4,
+            ..OrderQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(pages.len(), 6, "23 rows in pages of 4");
+    assert!(pages[..5].iter().all(|p| p.len() == 4));
+    assert_eq!(pages.concat(), expected);
+
+    let visible: Vec<String> = expected
+        .iter()
+        .filter(|no| {
+            let n: u32 = no[11..].parse().expect("number");
+            n.is_multiple_of(3) || n.is_multiple_of(5)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(visible.len(), 10);
+    let pages = all_pages(
+        &store,
+        OrderQuery {
+            visible_to_unit: Some("U".into()),
+            limit: 3,
+            ..OrderQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 3, 1]);
+    assert_eq!(pages.concat(), visible);
+
+    // An order created after the first page was read does not shift the next pages.
+    let q = OrderQuery {
+        limit: 10,
+        ..OrderQuery::default()
+    };
+    let first = store.list_orders(&q).await.expect("page");
+    put_order(&store, 99, 100, |_| {}).await;
+    let last = first.last().expect("rows");
+    let second = store
+        .list_orders(&OrderQuery {
+            before: Some((last.created_at, last.no.clone())),
+            ..q
+        })
+        .await
+        .expect("page");
+    let numbers: Vec<String> = first.iter().chain(&second).map(|r| r.no.clone()).collect();
+    assert_eq!(numbers, expected[..20]);
+}
+
+async fn list_orders_caps_a_page(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    // More rows than the cap, in one raw statement (500 creates would only slow the test).
+    let values: Vec<String> = (1..=LIST_LIMIT_MAX + 7)
+        .map(|n| format!("('YC20261201-{n:06}', 'call-{n}', 'archived', {n}, {n}, 1)"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO work_orders (no, record, status, created_at, updated_at, version) VALUES {}",
+        values.join(", ")
+    );
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+        .expect("raw insert");
+    let _ = conn.close().await;
+    let rows = store
+        .list_orders(&OrderQuery {
+            limit: 10_000,
+            ..OrderQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(rows.len(), LIST_LIMIT_MAX as usize);
+    assert_eq!(rows[0].no, no(LIST_LIMIT_MAX + 7));
+    assert_eq!(rows[499].no, no(8));
+}
+
+async fn orders_due_before_pages_over_every_unit(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let open: &[&str] = &["dispatched", "handling"];
+    // (n, unit, due, status)
+    let orders: [(u32, Option<&str>, Option<i64>, &str); 8] = [
+        (1, Some("A"), Some(5_000), "handling"),
+        (2, Some("B"), Some(3_000), "dispatched"),
+        (3, Some("C"), Some(3_000), "handling"),
+        (4, Some("A"), Some(1_000), "archived"),
+        (5, None, Some(2_000), "handling"),
+        (6, Some("B"), None, "handling"),
+        (7, Some("C"), Some(9_000), "handling"),
+        (8, Some("A"), Some(8_999), "dispatched"),
+    ];
+    for (n, unit, due, status) in orders {
+        put_order(&store, n, 0, |r| {
+            r.lead_unit = unit.map(str::to_owned);
+            r.due_at = due.map(at);
+            r.status = status.into();
+            if n == 3 {
+                r.co_units = units(&["A"]);
+            }
+        })
+        .await;
+    }
+    let page = |after: Option<(chrono::DateTime<chrono::Utc>, String)>, limit| {
+        let store = store.clone();
+        async move {
+            store
+                .orders_due_before(open, at(9_000), after, limit)
+                .await
+                .expect("due")
+        }
+    };
+    let all = page(None, 100).await;
+    assert_eq!(numbers(&all), [no(5), no(2), no(3), no(1), no(8)]);
+    assert_eq!(all[2].co_units, units(&["A"]));
+    // Pages of two, the cursor the last row's (due_at, no): ties on 3 000 ms split across pages.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        assert!(
+            seen.len() <= all.len(),
+            "the cursor does not move on: {seen:?}"
+        );
+        let rows = page(after.clone(), 2).await;
+        let Some(last) = rows.last() else { break };
+        after = Some((last.due_at.expect("due"), last.no.clone()));
+        seen.extend(rows.iter().map(|r| r.no.clone()));
+    }
+    assert_eq!(seen, numbers(&all));
+    let after_2 = page(Some((at(3_000), no(2))), 100).await;
+    assert_eq!(numbers(&after_2), [no(3), no(1), no(8)]);
+    assert!(
+        store
+            .orders_due_before(&[], at(9_000), None, 100)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(page(None, 0).await.is_empty());
+}
+
+async fn unit_orders_due_rows_carry_co_units(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    put_order(&store, 1, 0, |r| {
+        r.lead_unit = Some("A".into());
+        r.due_at = Some(at(1_000));
+        r.status = "handling".into();
+        r.co_units = units(&["C", "B"]);
+    })
+    .await;
+    // A co-unit's order is not in its "due" list: the deadline is the lead unit's.
+    let due = store
+        .unit_orders_due("A", &["handling"], at(2_000), 10)
+        .await
+        .expect("due");
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].co_units, units(&["B", "C"]));
+    assert!(
+        store
+            .unit_orders_due("B", &["handling"], at(2_000), 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+}
+
+async fn order_kpis_sum_per_unit_over_the_period(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let one = KpiCounts {
+        dispatched: 1,
+        signed: 1,
+        signed_on_time: 1,
+        replied: 1,
+        ..KpiCounts::default()
+    };
+    // (n, created, unit, counts)
+    let orders: [(u32, i64, Option<&str>, KpiCounts); 7] = [
+        // Before the period.
+        (1, 999, Some("B"), distinct_counts(1_000)),
+        // At its start: counted.
+        (2, 1_000, Some("B"), distinct_counts(0)),
+        (3, 1_500, Some("B"), one),
+        (4, 2_000, Some("环保"), one),
+        (5, 2_500, Some("A"), distinct_counts(10)),
+        // Not dispatched: the center's own.
+        (6, 2_600, None, distinct_counts(500)),
+        // At its end: not counted.
+        (7, 3_000, Some("A"), distinct_counts(2_000)),
+    ];
+    for (n, created, unit, counts) in orders {
+        put_order(&store, n, created, |r| {
+            r.lead_unit = unit.map(str::to_owned);
+            r.counts = counts;
+        })
+        .await;
+    }
+    let kpis = store.order_kpis(at(1_000), at(3_000)).await.expect("kpis");
+    let b = KpiCounts {
+        dispatched: 2,
+        signed: 3,
+        signed_on_time: 4,
+        replied: 8,
+        ..distinct_counts(0)
+    };
+    assert_eq!(
+        kpis,
+        [
+            ("A".to_owned(), distinct_counts(10)),
+            ("B".to_owned(), b),
+            ("环保".to_owned(), one),
+        ]
+    );
+    assert!(
+        store
+            .order_kpis(at(3_001), at(9_000))
+            .await
+            .expect("kpis")
+            .is_empty()
+    );
+    assert_eq!(
+        store.order_kpis(at(0), at(1_000)).await.expect("kpis"),
+        [("B".to_owned(), distinct_counts(1_000))]
+    );
+}
+
+async fn call_records_without_order_are_found(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    // bare_record ends 3 s after it arrives.
+    for (id, arrived) in [("r-a", 0), ("r-b", 1_000), ("r-c", 2_000), ("r-d", 3_000)] {
+        store
+            .insert_call_record(&bare_record(id, arrived))
+            .await
+            .expect("insert");
+    }
+    let ids = |records: Vec<CallRecord>| records.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store
+            .call_records_without_order(at(0), 10)
+            .await
+            .expect("without")),
+        ["r-a", "r-b", "r-c", "r-d"]
+    );
+    for (n, record) in [(1, "r-b"), (2, "r-d"), (3, "not-a-record-yet")] {
+        let no = no(n);
+        store
+            .create_order(&order_row(&no, record, 0), &event_row(&no, 1, "drafted", 0))
+            .await
+            .expect("create");
+    }
+    assert_eq!(
+        ids(store
+            .call_records_without_order(at(0), 10)
+            .await
+            .expect("without")),
+        ["r-a", "r-c"]
+    );
+    // Ended at or after `since`: r-a ended at 3 000, r-c at 5 000.
+    assert_eq!(
+        ids(store
+            .call_records_without_order(at(3_001), 10)
+            .await
+            .expect("without")),
+        ["r-c"]
+    );
+    assert_eq!(
+        ids(store
+            .call_records_without_order(at(3_000), 1)
+            .await
+            .expect("without")),
+        ["r-a"]
+    );
+    let full = store
+        .call_records_without_order(at(5_000), 10)
+        .await
+        .expect("without");
+    assert_eq!(full, [bare_record("r-c", 2_000)]);
+}
+
+// ---- Users, sessions, the audit log, the calendar and the outbox (0005). ----
+
+fn user(id: &str, role: &str, unit: Option<&str>) -> UserRow {
+    UserRow {
+        id: id.into(),
+        name: format!("name of {id}"),
+        role: role.into(),
+        unit: unit.map(str::to_owned),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        disabled: false,
+        created_at: at(1_000),
+    }
+}
+
+async fn users_round_trip_and_put_keeps_created_at(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert_eq!(store.user("u1").await.expect("user"), None);
+    let rows = [
+        user("zhang", "agent", None),
+        user("Admin", "admin", None),
+        user("li", "unit_head", Some("市住建局")),
+        user("wang", "unit_staff", Some("市水务局")),
+        user("chen", "supervisor", None),
+    ];
+    for row in &rows {
+        store.put_user(row).await.expect("put");
+    }
+    // Byte order: upper case first.
+    let ids: Vec<String> = store
+        .users()
+        .await
+        .expect("users")
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(ids, ["Admin", "chen", "li", "wang", "zhang"]);
+    assert_eq!(store.user("li").await.expect("user"), Some(rows[2].clone()));
+
+    // A put replaces everything but the creation time.
+    let changed = UserRow {
+        name: "王五".into(),
+        role: "agent".into(),
+        unit: None,
+        password_hash: "other-hash".into(),
+        disabled: true,
+        created_at: at(9_000),
+        ..rows[3].clone()
+    };
+    store.put_user(&changed).await.expect("put");
+    assert_eq!(
+        store.user("wang").await.expect("user"),
+        Some(UserRow {
+            created_at: at(1_000),
+            ..changed
+        })
+    );
+    assert_eq!(store.users().await.expect("users").len(), 5);
+}
+
+async fn user_role_and_unit_rules_are_refused(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let bad = [
+        user("a", "unit_staff", None),
+        user("b", "unit_head", Some("")),
+        user("c", "agent", Some("市住建局")),
+        user("d", "root", None),
+        user("", "agent", None),
+        UserRow {
+            password_hash: String::new(),
+            ..user("e", "agent", None)
+        },
+    ];
+    for row in &bad {
+        let err = store.put_user(row).await.expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{row:?}: {err}");
+    }
+    // A good user turned bad stays as it was.
+    store
+        .put_user(&user("f", "unit_staff", Some("u")))
+        .await
+        .expect("put");
+    let err = store
+        .put_user(&user("f", "unit_staff", None))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(
+        store.users().await.expect("users"),
+        [user("f", "unit_staff", Some("u"))]
+    );
+    // The schema's own CHECKs, for writers that bypass the store.
+    for sql in [
+        "INSERT INTO users (id, name, role, unit, password_hash, disabled, created_at) \
+         VALUES ('x', 'x', 'unit_staff', NULL, 'h', 0, 0)",
+        "INSERT INTO users (id, name, role, unit, password_hash, disabled, created_at) \
+         VALUES ('x', 'x', 'agent', 'u', 'h', 0, 0)",
+        "INSERT INTO users (id, name, role, unit, password_hash, disabled, created_at) \
+         VALUES ('x', 'x', 'root', NULL, 'h', 0, 0)",
+        "INSERT INTO users (id, name, role, unit, password_hash, disabled, created_at) \
+         VALUES ('x', 'x', 'agent', NULL, 'h', 2, 0)",
+    ] {
+        raw_execute(&db, sql).await.expect_err(sql);
+    }
+    raw_execute(
+        &db,
+        "INSERT INTO users (id, name, role, unit, password_hash, disabled, created_at) \
+         VALUES ('x', 'x', 'unit_head', 'u', 'h', 1, 0)",
+    )
+    .await
+    .expect("a valid raw insert goes through");
+}
+
+async fn sessions_round_trip_expire_and_purge(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store
+        .put_user(&user("zhang", "agent", None))
+        .await
+        .expect("put");
+    store
+        .put_user(&user("li", "unit_staff", Some("u")))
+        .await
+        .expect("put");
+    store
+        .create_session("h1", "zhang", at(0), at(10_000))
+        .await
+        .expect("session");
+    store
+        .create_session("h2", "li", at(0), at(20_000))
+        .await
+        .expect("session");
+    store
+        .create_session("h3", "zhang", at(5_000), at(30_000))
+        .await
+        .expect("session");
+    let s = store.session("h2").await.expect("session").expect("stored");
+    assert_eq!(
+        (
+            s.token_hash.as_str(),
+            s.user_id.as_str(),
+            s.created_at,
+            s.expires_at
+        ),
+        ("h2", "li", at(0), at(20_000))
+    );
+    assert_eq!(store.session("nope").await.expect("session"), None);
+
+    // Refused: an unknown user (the foreign key), a token hash already there, an end before
+    // the start.
+    let err = store
+        .create_session("h4", "ghost", at(0), at(1))
+        .await
+        .expect_err("unknown user");
+    assert!(matches!(err, StoreError::Database(_)), "{err}");
+    let err = store
+        .create_session("h1", "li", at(0), at(1))
+        .await
+        .expect_err("taken");
+    assert!(matches!(err, StoreError::Database(_)), "{err}");
+    let err = store
+        .create_session("h5", "li", at(7), at(7))
+        .await
+        .expect_err("no lifetime");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(store.session("h4").await.expect("session"), None);
+    assert_eq!(store.session("h5").await.expect("session"), None);
+    assert_eq!(
+        store.session("h1").await.expect("s").expect("s").user_id,
+        "zhang"
+    );
+
+    // Purge at 20 000: h1 (expired at 10 000) and h2 (expiring exactly now) go, h3 stays.
+    assert_eq!(store.purge_sessions(at(9_999)).await.expect("purge"), 0);
+    assert_eq!(store.purge_sessions(at(20_000)).await.expect("purge"), 2);
+    assert_eq!(store.session("h1").await.expect("session"), None);
+    assert_eq!(store.session("h2").await.expect("session"), None);
+    assert!(store.session("h3").await.expect("session").is_some());
+    assert_eq!(store.purge_sessions(at(20_000)).await.expect("purge"), 0);
+
+    assert!(store.delete_session("h3").await.expect("delete"));
+    assert!(!store.delete_session("h3").await.expect("delete"));
+    assert_eq!(store.session("h3").await.expect("session"), None);
+}
+
+async fn audit_log_newest_first_per_order(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let entry = |user: &str, action: &str, order: Option<&str>, ms: i64| AuditRow {
+        id: 0,
+        at: at(ms),
+        user_id: user.into(),
+        action: action.into(),
+        order_no: order.map(str::to_owned),
+        detail: format!(r#"{{"note":"{action} 第{ms}"}}"#),
+    };
+    let written = [
+        entry("zhang", "order.create", Some("YC1"), 1),
+        entry("admin", "user.disable", None, 2),
+        entry("li", "order.sign", Some("YC1"), 3),
+        entry("zhang", "order.create", Some("YC2"), 4),
+        entry("system", "order.remind", Some("YC1"), 5),
+    ];
+    let mut ids = Vec::new();
+    for row in &written {
+        ids.push(store.audit(row).await.expect("audit"));
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let with_id = |i: usize| AuditRow {
+        id: ids[i],
+        ..written[i].clone()
+    };
+    assert_eq!(
+        store.audit_entries(Some("YC1"), 10).await.expect("entries"),
+        [with_id(4), with_id(2), with_id(0)]
+    );
+    assert_eq!(
+        store.audit_entries(Some("YC1"), 2).await.expect("entries"),
+        [with_id(4), with_id(2)]
+    );
+    assert_eq!(
+        store.audit_entries(None, 3).await.expect("entries"),
+        [with_id(4), with_id(3), with_id(2)]
+    );
+    assert_eq!(
+        store.audit_entries(None, 10).await.expect("entries").len(),
+        5
+    );
+    assert!(
+        store
+            .audit_entries(Some("YC9"), 10)
+            .await
+            .expect("entries")
+            .is_empty()
+    );
+    let err = store
+        .audit(&entry("x", "", None, 6))
+        .await
+        .expect_err("no action");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(
+        store.audit_entries(None, 10).await.expect("entries").len(),
+        5
+    );
+}
+
+async fn calendar_overrides_round_trip_upsert_and_delete(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    assert!(store.calendar_overrides().await.expect("list").is_empty());
+    let date = |m, d| NaiveDate::from_ymd_opt(2027, m, d).expect("date");
+    let row = |d: NaiveDate, working, note: &str| CalendarOverrideRow {
+        date: d,
+        working,
+        note: note.into(),
+        set_by: "admin".into(),
+        set_at: at(1_000),
+    };
+    let saturday = row(date(2, 20), true, "春节调休上班");
+    let holiday = row(date(1, 4), false, "元旦");
+    store.put_calendar_override(&saturday).await.expect("put");
+    store.put_calendar_override(&holiday).await.expect("put");
+    assert_eq!(
+        store.calendar_overrides().await.expect("list"),
+        [holiday.clone(), saturday.clone()]
+    );
+    // The same date again replaces the row.
+    let undone = CalendarOverrideRow {
+        working: false,
+        note: "取消调休".into(),
+        set_by: "admin2".into(),
+        set_at: at(2_000),
+        ..saturday.clone()
+    };
+    store.put_calendar_override(&undone).await.expect("put");
+    assert_eq!(
+        store.calendar_overrides().await.expect("list"),
+        [holiday.clone(), undone]
+    );
+    assert!(
+        store
+            .delete_calendar_override(date(2, 20))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_calendar_override(date(2, 20))
+            .await
+            .expect("delete")
+    );
+    assert_eq!(store.calendar_overrides().await.expect("list"), [holiday]);
+}
+
+fn sms(target: &str, order: Option<&str>, ms: i64) -> NewOutbox {
+    NewOutbox {
+        channel: "sms".into(),
+        target: target.into(),
+        order_no: order.map(str::to_owned),
+        body: format!("【12345】您的工单已受理 {ms}"),
+        created_at: at(ms),
+    }
+}
+
+async fn outbox_due_failed_sent_cycle(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let hook = NewOutbox {
+        channel: "webhook".into(),
+        target: "https://example.org/hook".into(),
+        order_no: None,
+        body: r#"{"event":"dispatched"}"#.into(),
+        created_at: at(2_000),
+    };
+    let ids = store
+        .enqueue_outbox(&[sms("13800000001", Some("YC1"), 1_000), hook.clone()])
+        .await
+        .expect("enqueue");
+    let more = store
+        .enqueue_outbox(&[sms("13800000002", Some("YC2"), 1_500)])
+        .await
+        .expect("enqueue");
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1] && ids[1] < more[0]);
+    assert!(store.enqueue_outbox(&[]).await.expect("nothing").is_empty());
+
+    // Due from created_at on, oldest due first.
+    let due = |ms| {
+        let store = store.clone();
+        async move {
+            store
+                .outbox_due(at(ms), 10)
+                .await
+                .expect("due")
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(due(999).await.is_empty());
+    assert_eq!(due(1_500).await, [ids[0], more[0]]);
+    assert_eq!(due(2_000).await, [ids[0], more[0], ids[1]]);
+    let first = &store.outbox_due(at(2_000), 1).await.expect("due")[0];
+    assert_eq!(
+        (
+            first.channel.as_str(),
+            first.target.as_str(),
+            first.order_no.as_deref(),
+            first.created_at,
+            first.next_at,
+            first.attempts,
+            first.sent_at,
+            first.last_error.as_deref()
+        ),
+        (
+            "sms",
+            "13800000001",
+            Some("YC1"),
+            at(1_000),
+            at(1_000),
+            0,
+            None,
+            None
+        )
+    );
+    assert_eq!(first.body, "【12345】您的工单已受理 1000");
+
+    // The first SMS fails twice, backing off; the webhook is sent.
+    assert!(
+        store
+            .outbox_failed(ids[0], "timeout", at(5_000))
+            .await
+            .expect("failed")
+    );
+    assert!(
+        store
+            .outbox_failed(ids[0], "HTTP 503", at(9_000))
+            .await
+            .expect("failed")
+    );
+    assert!(store.outbox_sent(ids[1], at(2_100)).await.expect("sent"));
+    assert_eq!(due(8_999).await, [more[0]]);
+    assert_eq!(due(9_000).await, [more[0], ids[0]]);
+    let retried = store
+        .outbox_items(Some("YC1"), 10)
+        .await
+        .expect("items")
+        .pop()
+        .expect("item");
+    assert_eq!(
+        (
+            retried.attempts,
+            retried.next_at,
+            retried.last_error.as_deref()
+        ),
+        (2, at(9_000), Some("HTTP 503"))
+    );
+    // Sent once: a second mark changes nothing, nor does a late failure.
+    assert!(store.outbox_sent(ids[0], at(9_100)).await.expect("sent"));
+    assert!(!store.outbox_sent(ids[0], at(9_200)).await.expect("sent"));
+    assert!(
+        !store
+            .outbox_failed(ids[0], "late", at(10_000))
+            .await
+            .expect("failed")
+    );
+    assert!(
+        !store
+            .outbox_sent(12_345_678, at(1))
+            .await
+            .expect("no such id")
+    );
+    assert_eq!(due(100_000).await, [more[0]]);
+
+    let all = store.outbox_items(None, 10).await.expect("items");
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [more[0], ids[1], ids[0]]
+    );
+    assert_eq!(all[2].sent_at, Some(at(9_100)));
+    assert_eq!(all[2].attempts, 2);
+    assert_eq!(all[2].last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(all[1].sent_at, Some(at(2_100)));
+    assert_eq!(all[1].body, hook.body);
+    assert_eq!(store.outbox_items(None, 1).await.expect("items").len(), 1);
+    assert!(
+        store
+            .outbox_items(Some("YC9"), 10)
+            .await
+            .expect("items")
+            .is_empty()
+    );
+}
+
+async fn outbox_with_a_bad_channel_stores_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let fax = NewOutbox {
+        channel: "fax".into(),
+        ..sms("0571-1234", None, 1)
+    };
+    let no_target = sms("", None, 1);
+    for bad in [fax, no_target] {
+        let err = store
+            .enqueue_outbox(&[sms("13800000001", None, 0), bad])
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    }
+    assert_eq!(outbox_count(&db.url).await, 0);
+    raw_execute(
+        &db,
+        "INSERT INTO outbox (created_at, channel, target, body, next_at) \
+         VALUES (0, 'fax', 't', 'b', 0)",
+    )
+    .await
+    .expect_err("CHECK on channel");
+    raw_execute(
+        &db,
+        "INSERT INTO outbox (created_at, channel, target, body, next_at) \
+         VALUES (0, 'webhook', 't', 'b', 0)",
+    )
+    .await
+    .expect("a valid raw insert goes through");
+    assert_eq!(outbox_count(&db.url).await, 1);
+}
+
+async fn append_event_with_outbox_is_all_or_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let no = "YC20261201-000001";
+    let created = order_row(no, "call-1", 0);
+    store
+        .create_order(&created, &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    let reminded = OrderRow {
+        version: 2,
+        counts: KpiCounts {
+            reminders: 1,
+            ..KpiCounts::default()
+        },
+        ..created.clone()
+    };
+    let notice = [sms("13800000001", Some(no), 1_000)];
+    store
+        .append_event_with(&reminded, &event_row(no, 2, "reminded", 1_000), 1, &notice)
+        .await
+        .expect("append");
+    assert_eq!(
+        store.order(no).await.expect("order"),
+        Some(reminded.clone())
+    );
+    assert_eq!(
+        store.outbox_items(Some(no), 10).await.expect("items").len(),
+        1
+    );
+
+    // Computed from version 1 again: neither the event nor its SMS.
+    let stale = OrderRow {
+        counts: KpiCounts {
+            reminders: 5,
+            ..KpiCounts::default()
+        },
+        ..reminded.clone()
+    };
+    let err = store
+        .append_event_with(&stale, &event_row(no, 2, "reminded", 2_000), 1, &notice)
+        .await
+        .expect_err("stale");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // A bad notification: neither the (otherwise good) event nor the good notification.
+    let next = OrderRow {
+        version: 3,
+        ..reminded.clone()
+    };
+    let bad = [
+        sms("13800000002", Some(no), 3_000),
+        NewOutbox {
+            channel: "pager".into(),
+            ..sms("1", Some(no), 3_000)
+        },
+    ];
+    let err = store
+        .append_event_with(&next, &event_row(no, 3, "reminded", 3_000), 2, &bad)
+        .await
+        .expect_err("bad channel");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(store.order(no).await.expect("order"), Some(reminded));
+    assert_eq!(event_count(&db.url).await, 2);
+    assert_eq!(outbox_count(&db.url).await, 1);
+
+    // Without notifications it is the plain append.
+    store
+        .append_event_with(&next, &event_row(no, 3, "reminded", 3_000), 2, &[])
+        .await
+        .expect("append");
+    assert_eq!(event_count(&db.url).await, 3);
+    assert_eq!(outbox_count(&db.url).await, 1);
 }
