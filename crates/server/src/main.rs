@@ -6,6 +6,8 @@ mod acd_api;
 mod acd_store;
 mod embedded;
 mod http;
+mod orders_api;
+mod orders_rt;
 mod settings;
 
 use anyhow::{Context, Result};
@@ -38,6 +40,9 @@ enum Cmd {
         #[arg(long, env = "HOTLINE_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Print an API user's `password_hash` line (argon2id); the password is read from
+    /// standard input.
+    HashPassword,
     /// Print an agent's ha1_md5 and ha1_sha256 lines; the password is read from standard input.
     Passwd {
         /// The agent id (digest username).
@@ -62,6 +67,28 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Cmd::HashPassword => {
+            let mut pw = String::new();
+            if std::io::stdin().read_line(&mut pw).is_err() {
+                eprintln!("cannot read the password from standard input");
+                return ExitCode::from(2);
+            }
+            let pw = pw.trim_end_matches(['\r', '\n']);
+            if pw.is_empty() {
+                eprintln!("the password is empty");
+                return ExitCode::from(2);
+            }
+            match hotline_orders::auth::hash_password(pw) {
+                Ok(h) => {
+                    println!("password_hash = \"{h}\"");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Cmd::Passwd { user, realm } => {
             let mut pw = String::new();
             if std::io::stdin().read_line(&mut pw).is_err() {
@@ -129,16 +156,25 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         loaded.database_url.clone(),
         PathBuf::from(&loaded.spool_dir),
     );
+    let orders =
+        orders_rt::OrdersRuntime::start(loaded.orders.clone(), loaded.database_url.clone());
+    let token_ttl = loaded.orders.token_ttl;
     let (sink, mut records) = hotline_sip::RecordSink::new();
     let forward_stop = tokio_util::sync::CancellationToken::new();
     let forward = {
         let writer = writer.clone();
+        let drafts = orders.drafts.clone();
         let stop = forward_stop.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     r = records.recv() => match r {
-                        Some(r) => writer.submit(r),
+                        Some(r) => {
+                            // The record is stored (or spooled) and its order drafted; a
+                            // draft that fails is made by the catch-up scan later.
+                            let _ = drafts.send(r.clone());
+                            writer.submit(r);
+                        }
                         None => return,
                     },
                     _ = stop.cancelled() => break,
@@ -147,6 +183,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
             // Stopping: take what the hung-up calls left in the channel; handlers still holding
             // the sink after this log their records instead (RecordSink::submit).
             while let Ok(r) = records.try_recv() {
+                let _ = drafts.send(r.clone());
                 writer.submit(r);
             }
         })
@@ -171,11 +208,17 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         sip.udp_addrs().to_vec(),
     );
     let acd = acd_api::AcdState(sip.acd(), sip.calls());
+    let orders_state = orders_api::OrdersState {
+        service: orders.service.clone(),
+        token_ttl,
+    };
     let http_cancel = tokio_util::sync::CancellationToken::new();
     let http_task = {
         let cancel = http_cancel.clone();
         tokio::spawn(async move {
-            let app = http::router(state).merge(acd_api::router(acd));
+            let app = http::router(state)
+                .merge(acd_api::router(acd))
+                .merge(orders_api::router(orders_state));
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
                 .await
@@ -203,6 +246,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     sip.shutdown(Duration::from_secs(5)).await;
     forward_stop.cancel();
     forward.await.ok();
+    orders.stop().await;
     match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {
         Ok(Ok(())) => info!("call records flushed"),
         Ok(Err(e)) => error!(error = %e, "call record writer stopped early"),

@@ -15,6 +15,7 @@ pub struct Loaded {
     pub database_url: String,
     pub spool_dir: String,
     pub log_filter: String,
+    pub orders: OrdersSetup,
     agents: usize,
     lines: usize,
 }
@@ -338,7 +339,63 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         database_url: c.database.url.clone(),
         spool_dir: c.database.spool_dir.display().to_string(),
         log_filter: c.log.filter.clone(),
+        orders: orders_setup(c, &loaded.hotlines),
         agents: c.agents.len(),
         lines: loaded.hotlines.lines().len(),
     })
+}
+
+/// The work-order service's settings, users and timers, from `[workorders]`, `[auth]`,
+/// `[[users]]` and `[[units]]`.
+#[derive(Clone)]
+pub struct OrdersSetup {
+    pub settings: hotline_orders::Settings,
+    pub users: Vec<hotline_config::User>,
+    pub token_ttl: chrono::Duration,
+    /// None: SMS are not sent (`sms = "off"`).
+    pub sms: Option<hotline_orders::outbox::SmsSink>,
+    pub outbox_retry: chrono::Duration,
+    pub scheduler_interval: Duration,
+    pub draft_scan: Duration,
+}
+
+fn orders_setup(c: &hotline_config::Config, hotlines: &hotline_config::Hotlines) -> OrdersSetup {
+    let w = &c.workorders;
+    let mut units: std::collections::BTreeSet<String> =
+        hotlines.lines().iter().map(|l| l.unit.clone()).collect();
+    units.extend(c.units.iter().map(|u| u.name.clone()));
+    units.extend(c.users.iter().filter_map(|u| u.unit.clone()));
+    let rules = hotline_workorder::Rules {
+        request_days: w.request_days,
+        complaint_days: w.complaint_days,
+        return_days: w.return_days,
+        callback_attempts: w.callback_attempts,
+        remind_before_working_days: w.remind_before_working_days,
+        second_notice_after_working_days: w.second_notice_after_working_days,
+    };
+    let sms = match w.sms.as_str() {
+        "file" => Some(hotline_orders::outbox::SmsSink::File(w.sms_file.clone())),
+        "off" => None,
+        _ => Some(hotline_orders::outbox::SmsSink::Log),
+    };
+    OrdersSetup {
+        settings: hotline_orders::Settings {
+            number_prefix: w.number_prefix.clone(),
+            rules,
+            unit_sms: c
+                .units
+                .iter()
+                .map(|u| (u.name.clone(), u.sms.clone()))
+                .collect(),
+            sms: sms.is_some(),
+            webhooks: w.webhooks.clone(),
+            units,
+        },
+        users: c.users.clone(),
+        token_ttl: chrono::Duration::seconds(i64::from(c.auth.token_ttl_secs)),
+        sms,
+        outbox_retry: chrono::Duration::seconds(i64::from(w.outbox_retry_secs)),
+        scheduler_interval: Duration::from_secs(u64::from(w.scheduler_interval_secs)),
+        draft_scan: Duration::from_secs(u64::from(w.draft_scan_secs)),
+    }
 }

@@ -1,0 +1,182 @@
+//! The work-order service's tasks: connect (retrying while the database is down), put the
+//! configured users in, draft an order for every finished call, and run the scheduler, the
+//! outbox and the session purge on their timers. Only timers and bytes here: the rules are in
+//! `hotline-orders` and `hotline-workorder`, which take `now` from these loops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use hotline_cdr::CallRecord;
+use hotline_orders::{OrderService, auth, outbox::Outbox};
+use hotline_store::{Store, UserRow};
+use tokio::sync::{OnceCell, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::settings::OrdersSetup;
+
+/// How far back the catch-up scan looks for call records without an order.
+const CATCH_UP_DAYS: i64 = 7;
+
+pub struct OrdersRuntime {
+    pub service: Arc<OnceCell<OrderService>>,
+    pub drafts: mpsc::UnboundedSender<CallRecord>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OrdersRuntime {
+    pub fn start(setup: OrdersSetup, database_url: String) -> Self {
+        let service = Arc::new(OnceCell::new());
+        let (drafts, rx) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(run(setup, database_url, service.clone(), rx, stop.clone()));
+        OrdersRuntime {
+            service,
+            drafts,
+            stop,
+            task,
+        }
+    }
+
+    /// Stops the loops; drafts not yet written are found by the next start's catch-up scan.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+async fn run(
+    setup: OrdersSetup,
+    url: String,
+    cell: Arc<OnceCell<OrderService>>,
+    mut drafts: mpsc::UnboundedReceiver<CallRecord>,
+    stop: CancellationToken,
+) {
+    let calendar = match hotline_calendar::Calendar::embedded() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "the shipped calendar does not load; work orders are off");
+            return;
+        }
+    };
+    let store = loop {
+        match Store::connect(&url).await {
+            Ok(s) => break s,
+            Err(e) => {
+                warn!(error = %e, "work orders: database not reachable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = stop.cancelled() => return,
+                }
+            }
+        }
+    };
+    if let Err(e) = put_users(&store, &setup.users).await {
+        warn!(error = %e, "work orders: configured users not stored");
+    }
+    let svc = OrderService::new(store.clone(), setup.settings.clone(), calendar);
+    if let Err(e) = svc.reload_calendar().await {
+        warn!(error = %e, "work orders: calendar overrides not loaded");
+    }
+    let _ = cell.set(svc.clone());
+    info!("work orders ready");
+
+    let outbox = setup.sms.clone().map(|sms| Outbox {
+        sms,
+        retry: setup.outbox_retry,
+        timeout: Duration::from_secs(5),
+    });
+    // Webhooks only, SMS off: the outbox still runs, with SMS rows never queued.
+    let outbox = outbox.unwrap_or(Outbox {
+        sms: hotline_orders::outbox::SmsSink::Log,
+        retry: setup.outbox_retry,
+        timeout: Duration::from_secs(5),
+    });
+    let mut scan = tokio::time::interval(setup.draft_scan);
+    let mut schedule = tokio::time::interval(setup.scheduler_interval);
+    let mut deliver = tokio::time::interval(Duration::from_secs(2));
+    let mut purge = tokio::time::interval(Duration::from_secs(3600));
+    for t in [&mut scan, &mut schedule, &mut deliver, &mut purge] {
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => {
+                // The last calls' drafts, so a clean shutdown leaves none to the next scan.
+                while let Ok(rec) = drafts.try_recv() {
+                    if let Err(e) = svc.draft(&rec).await {
+                        warn!(record = %rec.id, error = %e, "draft failed; the next start's scan will make it");
+                    }
+                }
+                return;
+            }
+            Some(rec) = drafts.recv() => {
+                if let Err(e) = svc.draft(&rec).await {
+                    // The catch-up scan drafts it once the record and the database are there.
+                    warn!(record = %rec.id, error = %e, "draft failed; the scan will retry");
+                }
+            }
+            _ = scan.tick() => {
+                let since = Utc::now() - chrono::Duration::days(CATCH_UP_DAYS);
+                match svc.catch_up(since).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(drafted = n, "drafted orders of call records that had none"),
+                    Err(e) => warn!(error = %e, "draft scan failed"),
+                }
+            }
+            _ = schedule.tick() => {
+                if let Err(e) = svc.schedule(Utc::now()).await {
+                    warn!(error = %e, "scheduler pass failed");
+                }
+            }
+            _ = deliver.tick() => {
+                if let Err(e) = outbox.pass(&store, Utc::now(), 100).await {
+                    warn!(error = %e, "outbox pass failed");
+                }
+            }
+            _ = purge.tick() => {
+                if let Err(e) = store.purge_sessions(Utc::now()).await {
+                    warn!(error = %e, "session purge failed");
+                }
+            }
+        }
+    }
+}
+
+/// The configured users, put into the database at start: the file is the truth for the ids
+/// it names (a changed password or role there wins); users added by the API stay.
+async fn put_users(store: &Store, users: &[hotline_config::User]) -> anyhow::Result<()> {
+    for u in users {
+        let hash = match &u.password {
+            hotline_config::UserPassword::Hash(h) => h.expose().to_string(),
+            hotline_config::UserPassword::Plain(p) => {
+                // A dev password: keep the stored hash if it still matches, so restarts do
+                // not spend argon2's time on every user.
+                let existing = store.user(&u.id).await?;
+                match existing {
+                    Some(e) if auth::verify_password(p.expose(), &e.password_hash) => {
+                        e.password_hash
+                    }
+                    _ => {
+                        let p = p.expose().to_string();
+                        tokio::task::spawn_blocking(move || auth::hash_password(&p)).await??
+                    }
+                }
+            }
+        };
+        store
+            .put_user(&UserRow {
+                id: u.id.clone(),
+                name: u.name.clone(),
+                role: u.role.as_str().to_string(),
+                unit: u.unit.clone(),
+                password_hash: hash,
+                disabled: false,
+                created_at: Utc::now(),
+            })
+            .await?;
+    }
+    Ok(())
+}
