@@ -734,13 +734,27 @@ pub fn free_even_port() -> u16 {
 /// One HTTP/1.1 request with `Connection: close`; the whole raw response (status line, headers,
 /// body).
 pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<String> {
+    http_request_as(addr, method, path, None, body)
+}
+
+/// A request with `Authorization: Bearer <token>` when a token is given.
+pub fn http_request_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Result<String> {
     let mut s = std::net::TcpStream::connect(addr)?;
     // Long enough for the requests that answer with an outcome (a transfer rings its target
     // for up to the ring timeout); the response ends the read anyway.
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
