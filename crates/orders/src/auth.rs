@@ -37,8 +37,16 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
-fn token_hash(token: &str) -> String {
+/// The key a token is stored under.
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh token: 32 random bytes as hex.
+pub fn new_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    hex::encode(raw)
 }
 
 /// Who is calling, as their token says.
@@ -115,9 +123,7 @@ pub async fn log_in(
         ));
     }
     let role = role_of(&u)?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = hex::encode(raw);
+    let token = new_token();
     let expires_at = now + ttl;
     store
         .create_session(&token_hash(&token), &u.id, now, expires_at)

@@ -24,7 +24,68 @@ use serde_json::json;
 #[derive(Clone)]
 pub struct AcdState(pub Option<AcdHandle>, pub hotline_sip::Calls);
 
-pub fn router(state: AcdState) -> Router {
+/// Who may use which ACD route: the same log-in as the work-order API.
+#[derive(Clone)]
+pub struct Guard {
+    pub orders: crate::orders_api::OrdersState,
+    pub acd: Option<AcdHandle>,
+}
+
+/// Every ACD route wants a token: the snapshot, reasons and events are the center's (agents'
+/// desktops, wallboards); an agent's routes are that agent's own or a supervisor's; the
+/// supervisor routes are supervisors'; a call's actions are for the agent talking on that call
+/// or a supervisor.
+async fn guard(
+    AxState(g): AxState<Guard>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use hotline_workorder::Role;
+    let (parts, body) = req.into_parts();
+    let p = match g.orders.authenticate(&parts).await {
+        Ok((p, _)) => p,
+        Err(f) => return f.into_response(),
+    };
+    let path = parts.uri.path().to_string();
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let own_agent = |id: &str| p.role == Role::Agent && p.user == id;
+    let allowed = match segs.as_slice() {
+        ["api", "acd"] | ["api", "acd", "reasons"] | ["api", "acd", "events"] => p.is_center(),
+        ["api", "acd", "supervisor", ..] => p.is_supervisor(),
+        ["api", "acd", "agents", id, ..] => p.is_supervisor() || own_agent(id),
+        ["api", "calls", record, _] => {
+            p.is_supervisor()
+                || (p.role == Role::Agent
+                    && match &g.acd {
+                        Some(h) => h
+                            .talking_call(&p.user)
+                            .await
+                            .ok()
+                            .flatten()
+                            .is_some_and(|r| r == *record),
+                        None => false,
+                    })
+        }
+        _ => false,
+    };
+    if !allowed {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!(
+                "a {} may not use {path}: agents act for themselves and on their own call, supervisors for anyone",
+                p.role.name()
+            ),
+        );
+    }
+    next.run(axum::extract::Request::from_parts(parts, body))
+        .await
+}
+
+pub fn router(state: AcdState, g: Guard) -> Router {
+    routes(state).route_layer(axum::middleware::from_fn_with_state(g, guard))
+}
+
+fn routes(state: AcdState) -> Router {
     Router::new()
         .route("/api/acd", get(snapshot))
         .route("/api/acd/reasons", get(reasons))

@@ -156,8 +156,14 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         loaded.database_url.clone(),
         PathBuf::from(&loaded.spool_dir),
     );
-    let orders =
-        orders_rt::OrdersRuntime::start(loaded.orders.clone(), loaded.database_url.clone());
+    // Hashed before the first request: log-in works for them even without the database.
+    let config_users =
+        std::sync::Arc::new(orders_rt::hash_config_users(&loaded.orders.users).await);
+    let orders = orders_rt::OrdersRuntime::start(
+        loaded.orders.clone(),
+        config_users.clone(),
+        loaded.database_url.clone(),
+    );
     let token_ttl = loaded.orders.token_ttl;
     let (sink, mut records) = hotline_sip::RecordSink::new();
     let forward_stop = tokio_util::sync::CancellationToken::new();
@@ -211,13 +217,19 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     let orders_state = orders_api::OrdersState {
         service: orders.service.clone(),
         token_ttl,
+        sessions: std::sync::Arc::new(orders_api::Sessions::default()),
+        config_users,
+    };
+    let guard = acd_api::Guard {
+        orders: orders_state.clone(),
+        acd: sip.acd(),
     };
     let http_cancel = tokio_util::sync::CancellationToken::new();
     let http_task = {
         let cancel = http_cancel.clone();
         tokio::spawn(async move {
             let app = http::router(state)
-                .merge(acd_api::router(acd))
+                .merge(acd_api::router(acd, guard))
                 .merge(orders_api::router(orders_state));
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })

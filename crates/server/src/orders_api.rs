@@ -33,6 +33,180 @@ pub struct OrdersState {
     /// Set once the database has answered (the hotline takes calls before that).
     pub service: std::sync::Arc<tokio::sync::OnceCell<OrderService>>,
     pub token_ttl: Duration,
+    pub sessions: std::sync::Arc<Sessions>,
+    /// The config file's users with their hashes.
+    pub config_users: std::sync::Arc<Vec<ConfigUser>>,
+}
+
+/// A user of the config file, for log-in while the database is away.
+#[derive(Clone)]
+pub struct ConfigUser {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// Tokens seen recently, so a request does not read the database each time and a logged-in
+/// agent's call actions (the emergency transfer above all) keep working while the database is
+/// briefly away. An entry is checked against the database again after `RECHECK`; if the
+/// database does not answer then, the cached answer stands until the token expires. Log-out
+/// removes the entry at once.
+#[derive(Default)]
+pub struct Sessions {
+    map: std::sync::Mutex<std::collections::HashMap<String, (Principal, std::time::Instant)>>,
+    /// Tokens given while the database was away, not yet stored in it.
+    offline: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Sessions {
+    fn cached(&self, token: &str) -> Option<(Principal, bool)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token)
+            .map(|(p, at)| (p.clone(), at.elapsed() < RECHECK))
+    }
+
+    fn put(&self, token: &str, p: &Principal) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Utc::now();
+        map.retain(|_, (q, _)| q.expires_at > now);
+        map.insert(token.to_string(), (p.clone(), std::time::Instant::now()));
+    }
+
+    fn forget(&self, token: &str) {
+        self.offline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token);
+    }
+}
+
+impl OrdersState {
+    /// Log-in against the config file's users, the token kept in memory until the database
+    /// is back (then it is stored there like any other).
+    async fn offline_log_in(
+        &self,
+        user: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<(String, Principal)> {
+        let found = self.config_users.iter().find(|u| u.id == user);
+        let hash = found.map(|u| u.password_hash.clone()).unwrap_or_default();
+        let pw = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+            .await
+            .unwrap_or(false);
+        let Some(u) = found.filter(|_| ok) else {
+            return Err(match self.svc() {
+                Err(unavailable) if found.is_none() => unavailable,
+                _ => Failure::new(StatusCode::UNAUTHORIZED, "wrong user name or password"),
+            });
+        };
+        let token = auth::new_token();
+        let p = Principal {
+            user: u.id.clone(),
+            name: u.name.clone(),
+            role: u.role.clone(),
+            expires_at: now + self.token_ttl,
+        };
+        self.sessions.put(&token, &p);
+        self.sessions
+            .offline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(token.clone());
+        tracing::info!(user = %u.id, "log-in while the database is away (config user)");
+        Ok((token, p))
+    }
+
+    /// Stores a token given offline, once the database answers.
+    async fn store_offline(&self, token: &str, p: &Principal) {
+        let pending = self
+            .sessions
+            .offline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(token);
+        if !pending {
+            return;
+        }
+        let Some(svc) = self.service.get() else {
+            return;
+        };
+        let created = p.expires_at - self.token_ttl;
+        if svc
+            .store()
+            .create_session(&auth::token_hash(token), &p.user, created, p.expires_at)
+            .await
+            .is_ok()
+        {
+            self.sessions
+                .offline
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(token);
+        }
+    }
+
+    /// The caller behind a bearer token (from the header, or `access_token` in the query for
+    /// WebSockets, which browsers open without headers).
+    pub(crate) async fn authenticate(&self, parts: &Parts) -> Result<(Principal, String), Failure> {
+        let token = bearer(&parts.headers)
+            .or_else(|| query_token(parts.uri.query()))
+            .ok_or_else(|| {
+                Failure::new(
+                    StatusCode::UNAUTHORIZED,
+                    "log in first: send `Authorization: Bearer <token>` from POST /api/auth/login",
+                )
+            })?;
+        let now = Utc::now();
+        let cached = self.sessions.cached(&token);
+        if let Some((p, _)) = &cached {
+            self.store_offline(&token, p).await;
+        }
+        if let Some((p, fresh)) = &cached
+            && *fresh
+            && p.expires_at > now
+        {
+            return Ok((p.clone(), token));
+        }
+        let checked = match self.service.get() {
+            Some(svc) => auth::principal(svc.store(), &token, now).await,
+            None => Err(ServiceError::Invalid("no database".into())),
+        };
+        match checked {
+            Ok(p) => {
+                self.sessions.put(&token, &p);
+                Ok((p, token))
+            }
+            Err(ServiceError::Unauthorized(m)) => {
+                self.sessions.forget(&token);
+                Err(Failure::new(StatusCode::UNAUTHORIZED, m))
+            }
+            // The database is away: a token it accepted before still holds until it expires.
+            Err(e) => match cached {
+                Some((p, _)) if p.expires_at > now => Ok((p, token)),
+                _ => Err(match e {
+                    ServiceError::Invalid(_) => self.svc().err().unwrap_or_else(|| {
+                        Failure::new(StatusCode::SERVICE_UNAVAILABLE, "no database")
+                    }),
+                    e => e.into(),
+                }),
+            },
+        }
+    }
+}
+
+fn query_token(q: Option<&str>) -> Option<String> {
+    q?.split('&')
+        .find_map(|kv| kv.strip_prefix("access_token="))
+        .map(str::to_string)
 }
 
 impl OrdersState {
@@ -123,10 +297,10 @@ struct ApiError {
     error: String,
 }
 
-struct Failure(StatusCode, String);
+pub(crate) struct Failure(StatusCode, String);
 
 impl Failure {
-    fn new(code: StatusCode, msg: impl Into<String>) -> Self {
+    pub(crate) fn new(code: StatusCode, msg: impl Into<String>) -> Self {
         Failure(code, msg.into())
     }
     fn forbidden(msg: impl Into<String>) -> Self {
@@ -216,13 +390,7 @@ struct Caller(Principal, String);
 impl FromRequestParts<OrdersState> for Caller {
     type Rejection = Failure;
     async fn from_request_parts(parts: &mut Parts, s: &OrdersState) -> Result<Self, Failure> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            Failure::new(
-                StatusCode::UNAUTHORIZED,
-                "log in first: send `Authorization: Bearer <token>` from POST /api/auth/login",
-            )
-        })?;
-        let p = auth::principal(s.svc()?.store(), &token, Utc::now()).await?;
+        let (p, token) = s.authenticate(parts).await?;
         Ok(Caller(p, token))
     }
 }
@@ -330,14 +498,18 @@ async fn login(
     State(s): State<OrdersState>,
     Body(b): Body<LoginBody>,
 ) -> ApiResult<Json<LoginAnswer>> {
-    let (token, p) = auth::log_in(
-        s.svc()?.store(),
-        &b.user,
-        &b.password,
-        Utc::now(),
-        s.token_ttl,
-    )
-    .await?;
+    let now = Utc::now();
+    let from_db = match s.service.get() {
+        Some(svc) => Some(auth::log_in(svc.store(), &b.user, &b.password, now, s.token_ttl).await),
+        None => None,
+    };
+    let (token, p) = match from_db {
+        Some(Ok(ok)) => ok,
+        Some(Err(e @ ServiceError::Unauthorized(_))) => return Err(e.into()),
+        // No database (yet): the users of the config file can still log in, so an agent's
+        // call actions (the emergency transfer) do not depend on it.
+        Some(Err(_)) | None => s.offline_log_in(&b.user, &b.password, now).await?,
+    };
     Ok(Json(LoginAnswer {
         token,
         expires_at: p.expires_at,
@@ -351,6 +523,7 @@ async fn login(
 /// Log out: the token stops working.
 #[utoipa::path(post, path = "/api/auth/logout", responses((status = 204), (status = 401, body = ApiError)))]
 async fn logout(State(s): State<OrdersState>, c: Caller) -> ApiResult<StatusCode> {
+    s.sessions.forget(&c.1);
     auth::log_out(s.svc()?.store(), &c.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,10 +10,12 @@ use chrono::Utc;
 use hotline_cdr::CallRecord;
 use hotline_orders::{OrderService, auth, outbox::Outbox};
 use hotline_store::{Store, UserRow};
+use hotline_workorder::Role;
 use tokio::sync::{OnceCell, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::orders_api::ConfigUser;
 use crate::settings::OrdersSetup;
 
 /// How far back the catch-up scan looks for call records without an order.
@@ -27,11 +29,18 @@ pub struct OrdersRuntime {
 }
 
 impl OrdersRuntime {
-    pub fn start(setup: OrdersSetup, database_url: String) -> Self {
+    pub fn start(setup: OrdersSetup, users: Arc<Vec<ConfigUser>>, database_url: String) -> Self {
         let service = Arc::new(OnceCell::new());
         let (drafts, rx) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let task = tokio::spawn(run(setup, database_url, service.clone(), rx, stop.clone()));
+        let task = tokio::spawn(run(
+            setup,
+            users,
+            database_url,
+            service.clone(),
+            rx,
+            stop.clone(),
+        ));
         OrdersRuntime {
             service,
             drafts,
@@ -49,6 +58,7 @@ impl OrdersRuntime {
 
 async fn run(
     setup: OrdersSetup,
+    users: Arc<Vec<ConfigUser>>,
     url: String,
     cell: Arc<OnceCell<OrderService>>,
     mut drafts: mpsc::UnboundedReceiver<CallRecord>,
@@ -73,7 +83,7 @@ async fn run(
             }
         }
     };
-    if let Err(e) = put_users(&store, &setup.users).await {
+    if let Err(e) = put_users(&store, &users).await {
         warn!(error = %e, "work orders: configured users not stored");
     }
     let svc = OrderService::new(store.clone(), setup.settings.clone(), calendar);
@@ -145,34 +155,64 @@ async fn run(
     }
 }
 
+/// The config file's users with argon2 hashes (a dev `password` is hashed here, once per
+/// start), for the database and for log-in while it is away.
+pub async fn hash_config_users(users: &[hotline_config::User]) -> Vec<ConfigUser> {
+    let users = users.to_vec();
+    tokio::task::spawn_blocking(move || {
+        users
+            .into_iter()
+            .filter_map(|u| {
+                let hash = match &u.password {
+                    hotline_config::UserPassword::Hash(h) => h.expose().to_string(),
+                    hotline_config::UserPassword::Plain(p) => match auth::hash_password(p.expose()) {
+                        Ok(h) => h,
+                        Err(e) => {
+                            warn!(user = %u.id, error = %e, "cannot hash the password; user left out");
+                            return None;
+                        }
+                    },
+                };
+                let role = match (u.role, u.unit.clone()) {
+                    (hotline_config::UserRole::Agent, _) => Role::Agent,
+                    (hotline_config::UserRole::Supervisor, _) => Role::Supervisor,
+                    (hotline_config::UserRole::Admin, _) => Role::Admin,
+                    (hotline_config::UserRole::UnitStaff, Some(unit)) => Role::UnitStaff(unit),
+                    (hotline_config::UserRole::UnitHead, Some(unit)) => Role::UnitHead(unit),
+                    // The config check refuses a unit role without its unit.
+                    (_, None) => return None,
+                };
+                Some(ConfigUser {
+                    id: u.id,
+                    name: u.name,
+                    role,
+                    password_hash: hash,
+                })
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
 /// The configured users, put into the database at start: the file is the truth for the ids
 /// it names (a changed password or role there wins); users added by the API stay.
-async fn put_users(store: &Store, users: &[hotline_config::User]) -> anyhow::Result<()> {
+async fn put_users(store: &Store, users: &[ConfigUser]) -> anyhow::Result<()> {
     for u in users {
-        let hash = match &u.password {
-            hotline_config::UserPassword::Hash(h) => h.expose().to_string(),
-            hotline_config::UserPassword::Plain(p) => {
-                // A dev password: keep the stored hash if it still matches, so restarts do
-                // not spend argon2's time on every user.
-                let existing = store.user(&u.id).await?;
-                match existing {
-                    Some(e) if auth::verify_password(p.expose(), &e.password_hash) => {
-                        e.password_hash
-                    }
-                    _ => {
-                        let p = p.expose().to_string();
-                        tokio::task::spawn_blocking(move || auth::hash_password(&p)).await??
-                    }
-                }
-            }
+        let (role, unit) = match &u.role {
+            Role::Agent => ("agent", None),
+            Role::Supervisor => ("supervisor", None),
+            Role::UnitStaff(unit) => ("unit_staff", Some(unit.clone())),
+            Role::UnitHead(unit) => ("unit_head", Some(unit.clone())),
+            _ => ("admin", None),
         };
         store
             .put_user(&UserRow {
                 id: u.id.clone(),
                 name: u.name.clone(),
-                role: u.role.as_str().to_string(),
-                unit: u.unit.clone(),
-                password_hash: hash,
+                role: role.to_string(),
+                unit,
+                password_hash: u.password_hash.clone(),
                 disabled: false,
                 created_at: Utc::now(),
             })
