@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 
 /// One API request: (status, the JSON body's line).
 pub fn api(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-    let out = http_request(addr, method, path, body)?;
+    split_response(&http_request(addr, method, path, body)?)
+}
+
+/// A raw response as (status, the JSON body's line).
+pub fn split_response(out: &str) -> Result<(u16, String)> {
     let status = out
         .split_whitespace()
         .nth(1)

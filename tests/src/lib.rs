@@ -92,7 +92,7 @@ impl Hotline {
         let config = format!(
             "[sip]\nudp = [\"127.0.0.1:0\"]\ntcp = [\"127.0.0.1:0\"]\n\n[http]\nlisten = \"127.0.0.1:0\"\n\n\
              [database]\nurl = \"{db_url}\"\nspool_dir = \"{spool}\"\n\n[hotline]\nnumbers_file = \"{numbers}\"\nring_timeout_secs = 8\n\n\
-             [log]\nfilter = \"info,rsipstack=warn\"\n\n{agents}{extra}\n",
+             [log]\nfilter = \"info,rsipstack=warn\"\n\n{agents}{TEST_SUPERVISOR}{extra}\n",
             spool = dir.path().join("spool").display(),
             numbers = repo_root().join("config/hotlines.toml").display(),
         );
@@ -185,6 +185,7 @@ impl Hotline {
         let Some(mut child) = self.child.take() else {
             return Ok(None);
         };
+        forget_token(self.http);
         Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
@@ -240,6 +241,7 @@ impl Hotline {
 
 impl Drop for Hotline {
     fn drop(&mut self) {
+        forget_token(self.http);
         if let Some(mut c) = self.child.take() {
             c.kill().ok();
             c.wait().ok();
@@ -734,7 +736,66 @@ pub fn free_even_port() -> u16 {
 /// One HTTP/1.1 request with `Connection: close`; the whole raw response (status line, headers,
 /// body).
 pub fn http_request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Result<String> {
-    http_request_as(addr, method, path, None, body)
+    // The ACD and call routes want a log-in; tests that are not about it act as the test
+    // supervisor every test server has.
+    let token = if path.starts_with("/api/acd") || path.starts_with("/api/calls") {
+        Some(supervisor_token(addr)?)
+    } else {
+        None
+    };
+    http_request_as(addr, method, path, token.as_deref(), body)
+}
+
+/// The API user every test server has: a supervisor, who may use every ACD route.
+pub const TEST_SUPERVISOR: &str =
+    "[[users]]\nid = \"test-sup\"\nrole = \"supervisor\"\npassword = \"test-sup-pw\"\n\n";
+
+/// A token of the test supervisor on the server at `addr`, logged in once per server.
+type TokenCache = std::sync::Mutex<Option<std::collections::HashMap<SocketAddr, String>>>;
+/// Per server; a stopped server's entry goes (its port may serve the next one).
+static TOKENS: TokenCache = std::sync::Mutex::new(None);
+
+fn forget_token(addr: SocketAddr) {
+    if let Some(m) = TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        m.remove(&addr);
+    }
+}
+
+pub fn supervisor_token(addr: SocketAddr) -> Result<String> {
+    if let Some(t) = TOKENS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Default::default)
+        .get(&addr)
+    {
+        return Ok(t.clone());
+    }
+    // The users are put in once the database answers, just after start.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let token = loop {
+        let out = http_request_as(
+            addr,
+            "POST",
+            "/api/auth/login",
+            None,
+            r#"{"user":"test-sup","password":"test-sup-pw"}"#,
+        )?;
+        if out.starts_with("HTTP/1.1 200") {
+            let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+            let v: serde_json::Value = serde_json::from_str(body)?;
+            break v["token"].as_str().context("token")?.to_string();
+        }
+        if Instant::now() > deadline {
+            bail!("the test supervisor cannot log in: {out}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    TOKENS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Default::default)
+        .insert(addr, token.clone());
+    Ok(token)
 }
 
 /// A request with `Authorization: Bearer <token>` when a token is given.

@@ -455,6 +455,8 @@ struct Ws(std::net::TcpStream);
 
 impl Ws {
     fn connect(addr: SocketAddr, path: &str) -> Result<Ws> {
+        let token = hotline_tests::supervisor_token(addr)?;
+        let path = format!("{path}?access_token={token}");
         let mut s = std::net::TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_secs(20)))?;
         write!(

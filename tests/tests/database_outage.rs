@@ -2,7 +2,10 @@
 //! spools their records to disk; when the database appears, the spool is replayed into it, once.
 
 use anyhow::{Context, Result};
-use hotline_tests::{Hotline, SIGNALLING_ONLY, status_of, udp_exchange};
+use hotline_tests::acd::split_response;
+use hotline_tests::{
+    Hotline, SIGNALLING_ONLY, http_request_as, status_of, supervisor_token, udp_exchange,
+};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -77,6 +80,17 @@ fn records_are_spooled_while_postgres_is_away_and_replayed_when_it_returns() -> 
         hl.log()
     );
 
+    // A config user logs in while the database is away (the token lives in memory).
+    let token = supervisor_token(hl.http)?;
+    let (code, _) = split_response(&http_request_as(
+        hl.http,
+        "GET",
+        "/api/orders",
+        Some(&token),
+        "",
+    )?)?;
+    assert_eq!(code, 503, "orders need the database");
+
     psql(&format!("create database {db}"))?;
     // The writer retries with backoff (1 s doubling to 30 s): within a minute all three are in.
     let recs = hl.wait_records(3, Duration::from_secs(60))?;
@@ -100,6 +114,34 @@ fn records_are_spooled_while_postgres_is_away_and_replayed_when_it_returns() -> 
             .map(|t| t.trim().is_empty())
             .unwrap_or(true),
         "spool not emptied"
+    );
+    // And each of the calls became its order (on the missed-call list: nobody answered), on
+    // PostgreSQL, through the work-order API: drafted from the queued records once the
+    // database answered, or by the scan over the replayed ones.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let missed = loop {
+        let out = http_request_as(hl.http, "GET", "/api/missed-calls", Some(&token), "")?;
+        let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let mut callers: Vec<String> = v["missed_calls"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m["caller"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        callers.sort();
+        if callers.len() >= 3 || Instant::now() > deadline {
+            break callers;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(
+        missed,
+        ["13900000000", "13900000001", "13900000002"],
+        "{}",
+        hl.log()
     );
     drop(hl);
     psql(&format!("drop database if exists {db} with (force)"))?;

@@ -7,6 +7,7 @@
 use anyhow::{Context, Result, bail};
 use chrono::{Duration as Days, Utc};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
+use hotline_tests::acd::split_response;
 use hotline_tests::{
     Hotline, SippArgs, free_even_port, http_request_as, phone, repo_root, sipp_run,
 };
@@ -66,16 +67,10 @@ fn req(
     token: Option<&str>,
     body: &str,
 ) -> Result<(u16, Value)> {
-    let out = http_request_as(hl.http, method, path, token, body)?;
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("status line")?;
-    let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    let (status, body) = split_response(&http_request_as(hl.http, method, path, token, body)?)?;
     Ok((
         status,
-        serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string())),
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
     ))
 }
 
@@ -907,5 +902,57 @@ fn hash_password_cli_makes_a_hash_that_logs_in() -> Result<()> {
     );
     let body = json!({"user": "ops", "password": "s3cret-pasS"}).to_string();
     assert_eq!(req(&hl, "POST", "/api/auth/login", None, &body)?.0, 401);
+    Ok(())
+}
+
+/// The ACD's routes take the same log-in: the center reads the snapshot, an agent acts for
+/// themselves and on their own call only, a supervisor for anyone, a unit not at all.
+#[test]
+fn acd_routes_want_a_login_and_agents_act_for_themselves() -> Result<()> {
+    let hl = start()?;
+    let t = tokens(&hl)?;
+    let cases: Vec<(&str, &str, Option<&str>, u16)> = vec![
+        ("GET", "/api/acd", None, 401),
+        ("GET", "/api/acd", Some("garbage"), 401),
+        ("GET", "/api/acd", Some(&t.jtj), 403),
+        ("GET", "/api/acd/reasons", Some(&t.head), 403),
+        ("GET", "/api/acd", Some(&t.agent), 200),
+        ("POST", "/api/acd/agents/1002/login", Some(&t.agent), 403),
+        ("POST", "/api/acd/agents/1001/login", Some(&t.agent), 200),
+        ("POST", "/api/acd/agents/1001/ready", Some(&t.agent), 200),
+        ("POST", "/api/acd/agents/1002/login", Some(&t.sup), 200),
+        (
+            "POST",
+            "/api/acd/supervisor/agents/1002/state",
+            Some(&t.agent),
+            403,
+        ),
+        (
+            "POST",
+            "/api/calls/not-my-call/emergency",
+            Some(&t.agent),
+            403,
+        ),
+        ("POST", "/api/acd/agents/1001/emergency", Some(&t.jtj), 403),
+    ];
+    for (m, p, token, want) in cases {
+        let (code, v) = req(&hl, m, p, token, "")?;
+        assert_eq!(code, want, "{m} {p} as {token:?}: {v}");
+        if want != 200 {
+            assert!(
+                v["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{m} {p}: {v}"
+            );
+        }
+    }
+    // The event stream takes the token in the query (browsers open WebSockets without headers).
+    for (q, want) in [
+        ("", "401"),
+        ("?access_token=bad", "401"),
+        (&*format!("?access_token={}", t.jtj), "403"),
+    ] {
+        let out = http_request_as(hl.http, "GET", &format!("/api/acd/events{q}"), None, "")?;
+        assert!(out.starts_with(&format!("HTTP/1.1 {want}")), "{q}: {out}");
+    }
     Ok(())
 }
