@@ -294,7 +294,13 @@ impl Store {
             // Dropping `tx` rolls back; the insert that did nothing left nothing to undo anyway.
             return Ok(Inserted::Duplicate);
         }
-        replace_co_units(&mut tx, &row.no, &co_units).await?;
+        replace_co_units(
+            &mut tx,
+            &row.no,
+            row.created_at.timestamp_millis(),
+            &co_units,
+        )
+        .await?;
         insert_event(&mut tx, first).await?;
         tx.commit().await?;
         Ok(Inserted::New)
@@ -363,10 +369,11 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let key_at = 8 + KPI_COLUMNS.len();
+        // RETURNING the created time the co-unit rows copy: the projection's is not used.
         let sql = format!(
             "UPDATE work_orders SET status = $1, lead_unit = $2, due_at = $3, owner = $4, \
              updated_at = $5, version = $6, request_type = $7, {kpi_sets} \
-             WHERE no = ${key_at} AND version = ${}",
+             WHERE no = ${key_at} AND version = ${} RETURNING created_at",
             key_at + 1
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -380,13 +387,12 @@ impl Store {
         for count in counts {
             query = query.bind(count);
         }
-        let rows = query
+        let updated = query
             .bind(no)
             .bind(to_i32(no, "expected version", expected_version)?)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if rows == 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(updated) = updated else {
             let found: Option<i32> =
                 sqlx::query_scalar("SELECT version FROM work_orders WHERE no = $1")
                     .bind(no)
@@ -402,8 +408,9 @@ impl Store {
                 expected: expected_version,
                 found,
             });
-        }
-        replace_co_units(&mut tx, no, &co_units).await?;
+        };
+        let created_at: i64 = updated.try_get("created_at")?;
+        replace_co_units(&mut tx, no, created_at, &co_units).await?;
         insert_event(&mut tx, event).await?;
         insert_outbox(&mut tx, outbox).await?;
         tx.commit().await?;
@@ -526,66 +533,89 @@ impl Store {
     ///
     /// The visibility to a unit is a UNION of the unit's lead orders and its co-unit orders,
     /// each already cut to one page, rather than one `lead_unit = $u OR EXISTS (…)`: each half
-    /// then reads only its own index range in the listing's order (the lead one through
-    /// `work_orders_unit_created`), where the OR would make both backends walk every order newest
-    /// first until a page of the unit's turned up.
+    /// then reads its own index range in the listing's order (`work_orders_unit_created`,
+    /// `work_order_co_units_unit_created`) and stops after a page, where the OR would make both
+    /// backends walk every order newest first until a page of the unit's turned up.
     pub async fn list_orders(&self, q: &OrderQuery) -> Result<Vec<OrderRow>, StoreError> {
         let limit = q.limit.min(LIST_LIMIT_MAX);
         if limit == 0 {
             return Ok(Vec::new());
         }
+        // Every value once; the halves below use the same placeholders (both dialects accept
+        // `$n` more than once).
         let mut args = Args::default();
-        let mut filters = Vec::new();
-        if !q.statuses.is_empty() {
-            let statuses = args.texts(q.statuses.iter().map(String::as_str));
-            filters.push(format!("status IN ({statuses})"));
-        }
-        if let Some(unit) = &q.lead_unit {
-            filters.push(format!("lead_unit = {}", args.text(unit)));
-        }
-        if let Some(owner) = &q.owner {
-            filters.push(format!("owner = {}", args.text(owner)));
-        }
-        if let Some(from) = q.created_from {
-            filters.push(format!(
-                "created_at >= {}",
-                args.int(from.timestamp_millis())
-            ));
-        }
-        if let Some(to) = q.created_to {
-            filters.push(format!("created_at < {}", args.int(to.timestamp_millis())));
-        }
-        if let Some((created, no)) = &q.before {
-            let created = args.int(created.timestamp_millis());
-            let no = args.text(no);
-            filters.push(format!("(created_at, no) < ({created}, {no})"));
-        }
+        let statuses =
+            (!q.statuses.is_empty()).then(|| args.texts(q.statuses.iter().map(String::as_str)));
+        let lead_unit = q.lead_unit.as_deref().map(|u| args.text(u));
+        let owner = q.owner.as_deref().map(|o| args.text(o));
+        let from = q.created_from.map(|t| args.int(t.timestamp_millis()));
+        let to = q.created_to.map(|t| args.int(t.timestamp_millis()));
+        let before = q
+            .before
+            .as_ref()
+            .map(|(t, no)| (args.int(t.timestamp_millis()), args.text(no)));
+        let visible = q.visible_to_unit.as_deref().map(|u| args.text(u));
         let limit_at = args.int(i64::from(limit));
-        let page = |extra: Option<String>| {
-            let conditions: Vec<&str> = filters
-                .iter()
-                .map(String::as_str)
-                .chain(extra.as_deref())
-                .collect();
-            let mut sql = format!("SELECT {ORDER_COLUMNS} FROM work_orders");
-            if !conditions.is_empty() {
-                sql.push_str(" WHERE ");
-                sql.push_str(&conditions.join(" AND "));
+        // The conditions, with `o` the prefix of the order's columns and `t` that of the
+        // (created_at, no) the page is ordered by.
+        let conditions = |o: &str, t: &str| {
+            let mut c = Vec::new();
+            if let Some(s) = &statuses {
+                c.push(format!("{o}status IN ({s})"));
             }
-            sql.push_str(&format!(
-                " ORDER BY created_at DESC, no DESC LIMIT {limit_at}"
-            ));
-            sql
+            if let Some(u) = &lead_unit {
+                c.push(format!("{o}lead_unit = {u}"));
+            }
+            if let Some(x) = &owner {
+                c.push(format!("{o}owner = {x}"));
+            }
+            if let Some(x) = &from {
+                c.push(format!("{t}created_at >= {x}"));
+            }
+            if let Some(x) = &to {
+                c.push(format!("{t}created_at < {x}"));
+            }
+            if let Some((at, no)) = &before {
+                c.push(format!("({t}created_at, {t}no) < ({at}, {no})"));
+            }
+            c
         };
-        let inner = match &q.visible_to_unit {
-            None => page(None),
+        let where_clause = |c: Vec<String>| {
+            if c.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", c.join(" AND "))
+            }
+        };
+        let inner = match &visible {
+            None => format!(
+                "SELECT {ORDER_COLUMNS} FROM work_orders{} \
+                 ORDER BY created_at DESC, no DESC LIMIT {limit_at}",
+                where_clause(conditions("", ""))
+            ),
             Some(unit) => {
-                // One placeholder, used in both halves (both dialects accept `$n` twice).
-                let unit = args.text(unit);
-                let lead = page(Some(format!("lead_unit = {unit}")));
-                let co = page(Some(format!(
-                    "no IN (SELECT no FROM work_order_co_units WHERE unit = {unit})"
-                )));
+                let mut lead = conditions("", "");
+                lead.push(format!("lead_unit = {unit}"));
+                let lead = format!(
+                    "SELECT {ORDER_COLUMNS} FROM work_orders{} \
+                     ORDER BY created_at DESC, no DESC LIMIT {limit_at}",
+                    where_clause(lead)
+                );
+                // Walked in the co-unit rows' order, the order's own columns filtered on the
+                // way: the walk stops after a page.
+                let mut co = conditions("w.", "c.");
+                co.insert(0, format!("c.unit = {unit}"));
+                let columns = ORDER_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("w.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let co = format!(
+                    "SELECT {columns} FROM work_order_co_units c \
+                     JOIN work_orders w ON w.no = c.no{} \
+                     ORDER BY c.created_at DESC, c.no DESC LIMIT {limit_at}",
+                    where_clause(co)
+                );
                 // Each half in a subquery: SQLite allows no ORDER BY or LIMIT on the members of
                 // a compound SELECT. UNION, not UNION ALL: an order is listed once even if it
                 // were both (create and append refuse that).
@@ -702,11 +732,13 @@ async fn insert_event(
     Ok(())
 }
 
-/// Makes order `no`'s co-unit rows `units` (a sorted set): deletes the others and inserts the
-/// missing ones. Most appends keep the dispatch's co-units, and then this writes nothing.
+/// Makes order `no`'s co-unit rows `units` (a sorted set), each with the order's `created_at`:
+/// deletes the others and inserts the missing ones. Most appends keep the dispatch's co-units,
+/// and then this writes nothing.
 async fn replace_co_units(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     no: &str,
+    created_at: i64,
     units: &[&str],
 ) -> Result<(), StoreError> {
     let mut sql = String::from("DELETE FROM work_order_co_units WHERE no = $1");
@@ -724,16 +756,18 @@ async fn replace_co_units(
     if units.is_empty() {
         return Ok(());
     }
-    // ($1, $2), ($1, $3)…: the number once, then each unit.
+    // ($1, $2, $3), ($1, $2, $4)…: the number and the time once, then each unit.
     let values = (0..units.len())
-        .map(|i| format!("($1, ${})", i + 2))
+        .map(|i| format!("($1, $2, ${})", i + 3))
         .collect::<Vec<_>>()
         .join(", ");
     let sql = format!(
-        "INSERT INTO work_order_co_units (no, unit) VALUES {values} \
+        "INSERT INTO work_order_co_units (no, created_at, unit) VALUES {values} \
          ON CONFLICT (unit, no) DO NOTHING"
     );
-    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(no);
+    let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(no)
+        .bind(created_at);
     for unit in units {
         insert = insert.bind(*unit);
     }

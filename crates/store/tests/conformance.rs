@@ -1810,6 +1810,34 @@ async fn list_orders_filters_and_co_unit_visibility(db: TestDb) {
         .await,
         [4, 2]
     );
+    // A co-unit added by an append is listed by the order's created time, not the one in the
+    // projection handed over (which the append ignores).
+    let one = store.order(&no(1)).await.expect("order").expect("stored");
+    store
+        .append_event(
+            &OrderRow {
+                version: 2,
+                co_units: units(&["C"]),
+                created_at: at(99_000),
+                ..one
+            },
+            &event_row(&no(1), 2, "reassigned", 9_000),
+            1,
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        list(q(|q| {
+            q.visible_to_unit = Some("C".into());
+            q.created_to = Some(at(2_000));
+        }))
+        .await,
+        [1]
+    );
+    assert_eq!(
+        list(q(|q| q.visible_to_unit = Some("C".into()))).await,
+        [7, 5, 4, 1]
+    );
     // Rows carry their co-units, in byte order.
     let rows = store
         .list_orders(&q(|q| q.visible_to_unit = Some("A".into())))
@@ -1817,7 +1845,10 @@ async fn list_orders_filters_and_co_unit_visibility(db: TestDb) {
         .expect("list");
     assert_eq!(rows[0].co_units, units(&["A", "B"]));
     assert_eq!(rows[1].co_units, units(&["B", "C"]));
-    assert!(rows[3].co_units.is_empty());
+    assert_eq!(rows[2].co_units, units(&["A"]));
+    assert_eq!(rows[3].co_units, units(&["C"]));
+    let six = store.order(&no(6)).await.expect("order").expect("stored");
+    assert!(six.co_units.is_empty());
 }
 
 /// Pages of `q` (with `q.limit` rows) until an empty one, following the keyset cursor; a
