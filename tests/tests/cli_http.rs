@@ -7,10 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn hotline() -> Command {
-    let bin = std::env::var("HOTLINE_BIN")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| hotline_tests::repo_root().join("target/debug/hotline"));
-    Command::new(bin)
+    Command::new(hotline_tests::hotline_bin().expect("the hotline binary"))
 }
 
 #[test]

@@ -294,6 +294,7 @@ fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0)
     };
+    let token = hotline_tests::supervisor_token(hl.http)?;
     let asked = unix_us();
     let mut s = std::net::TcpStream::connect(hl.http)?;
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
@@ -302,7 +303,7 @@ fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the
         let body = "{\"unit\": \"12369\"}";
         write!(
             s,
-            "POST /api/acd/agents/1001/seat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /api/acd/agents/1001/seat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )?;
         let mut out = String::new();
