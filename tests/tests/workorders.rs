@@ -182,7 +182,7 @@ fn ok_step(hl: &Hotline, token: &str, no: &str, body: Value) -> Result<Value> {
 
 fn intake(kind: &str, phone: &str) -> Value {
     json!({"step": "intake_filled", "request_type": kind, "category": "交通/公交", "urgency": "normal",
-        "requester": {"name": "张三", "phone": phone, "anonymous": false, "confidential": false},
+        "requester": {"name": "张三", "phone": phone, "id_card": "140802199001011234", "anonymous": false, "confidential": false},
         "address": "和平路 1 号", "area": "盐湖区", "content": format!("站牌损坏，回电 {phone}")})
 }
 
@@ -385,6 +385,8 @@ fn units_see_only_their_orders_masked_with_audited_reveal() -> Result<()> {
     let text = v.to_string();
     assert!(!text.contains("13812341234"), "{text}");
     assert!(text.contains("138****1234"), "{text}");
+    assert!(!text.contains("140802199001011234"), "{text}");
+    assert!(text.contains("140802********1234"), "{text}");
     // The reveal shows the number and is audited.
     let (code, v) = req(
         &hl,
@@ -396,6 +398,7 @@ fn units_see_only_their_orders_masked_with_audited_reveal() -> Result<()> {
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["personal_data"], "full");
     assert!(v.to_string().contains("13812341234"));
+    assert!(v.to_string().contains("140802199001011234"));
     let audit = audit_actions(&hl, &t, &ours)?;
     assert!(
         audit.contains(&("jtj".into(), "view".into(), "personal data: masked".into())),

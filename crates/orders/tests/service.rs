@@ -100,6 +100,7 @@ fn intake(t: RequestType) -> Intake {
         requester: Requester {
             name: Some("张三".into()),
             phone: Some("13812341234".into()),
+            id_card: None,
             anonymous: false,
             confidential: false,
         },

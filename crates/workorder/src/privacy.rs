@@ -202,12 +202,14 @@ fn redact_intake(i: &mut Intake, known: &Known) {
         Exposure::Full => return,
         Exposure::Masked => {
             r.phone = r.phone.as_deref().map(mask_phone);
+            r.id_card = r.id_card.as_deref().map(mask_id_card);
             if r.anonymous {
                 r.name = None;
             }
         }
         Exposure::Hidden => {
             r.phone = None;
+            r.id_card = None;
             r.name = None;
         }
     }
@@ -257,6 +259,9 @@ impl Known {
         if let Some(p) = &i.requester.phone {
             self.add_number(p);
         }
+        if let Some(id) = &i.requester.id_card {
+            self.add_number(id);
+        }
         let hide_name = self.exposure == Exposure::Hidden
             || (self.exposure == Exposure::Masked && i.requester.anonymous);
         if hide_name && let Some(name) = &i.requester.name {
@@ -287,6 +292,8 @@ impl Known {
             if s.contains(n.as_str()) {
                 let with = if hide {
                     stars(n.chars().count())
+                } else if is_id_card(n) {
+                    mask_id_card(n)
                 } else {
                     mask_phone(n)
                 };
@@ -298,6 +305,14 @@ impl Known {
         }
         scrub(&s, hide)
     }
+}
+
+/// 18 characters, digits with a last digit or X: the shape of a resident ID card number.
+fn is_id_card(n: &str) -> bool {
+    let c: Vec<char> = n.chars().collect();
+    c.len() == 18
+        && c[..17].iter().all(char::is_ascii_digit)
+        && (c[17].is_ascii_digit() || c[17] == 'X' || c[17] == 'x')
 }
 
 fn stars(n: usize) -> String {

@@ -52,6 +52,8 @@ pub enum Urgency {
 pub struct Requester {
     pub name: Option<String>,
     pub phone: Option<String>,
+    /// The resident ID card number (身份证号), when the request needs it.
+    pub id_card: Option<String>,
     pub anonymous: bool,
     pub confidential: bool,
 }

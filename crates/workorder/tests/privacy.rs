@@ -159,6 +159,7 @@ fn history(t: RequestType, anonymous: bool) -> Case {
     c.order = WorkOrder::from_draft(&c.events[0]).unwrap();
     let mut i = intake(t);
     i.requester.phone = Some(PHONE.into());
+    i.requester.id_card = Some(ID.into());
     i.requester.anonymous = anonymous;
     if anonymous {
         i.requester.name = Some("李四".into());
@@ -233,6 +234,7 @@ fn redaction_leaves_no_full_number_in_the_json() {
                 assert_eq!(o.caller, "138****5678");
                 assert_eq!(i.requester.phone.as_deref(), Some("139****0000"));
                 assert_eq!(i.requester.name.as_deref(), Some("张三"));
+                assert_eq!(i.requester.id_card.as_deref(), Some("110105********123X"));
                 assert!(i.content.contains("110105********123X"), "{}", i.content);
             }
             _ => {
@@ -241,6 +243,7 @@ fn redaction_leaves_no_full_number_in_the_json() {
                     (i.requester.phone.as_ref(), i.requester.name.as_ref()),
                     (None, None)
                 );
+                assert_eq!(i.requester.id_card, None);
             }
         }
         // Redacting changes nothing else of the order, and the history still replays (the

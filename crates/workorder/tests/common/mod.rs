@@ -61,6 +61,7 @@ pub fn intake(t: RequestType) -> Intake {
         requester: Requester {
             name: Some("张三".into()),
             phone: Some("13812341234".into()),
+            id_card: Some("110105199001011234".into()),
             anonymous: false,
             confidential: false,
         },
