@@ -42,6 +42,12 @@ CREATE INDEX work_orders_created_at ON work_orders (created_at);
 CREATE INDEX work_orders_unit_created ON work_orders (lead_unit, created_at, no);
 -- An agent's own orders by status (首接责任制: the owner follows them up).
 CREATE INDEX work_orders_owner_status ON work_orders (owner, status);
+-- 0004's (status, due_at) with the unit added: overdue_by_unit then reads the index alone
+-- instead of looking up each overdue order's row for its unit (at ten million orders with
+-- thirteen thousand overdue: 27 ms -> 3 ms on SQLite). The scheduler's scan by deadline uses
+-- it as before.
+DROP INDEX work_orders_status_due;
+CREATE INDEX work_orders_status_due_unit ON work_orders (status, due_at, lead_unit);
 
 -- The co-units of an order's current dispatch (协办单位), replaced with each create and append.
 -- The primary key starts with the unit: "the orders unit X sees" is its lead orders plus this
