@@ -81,10 +81,15 @@ impl Store {
         // missing and the slower one fails on its DDL. The faster one committed the change
         // together with its migration row, so a rerun sees it applied. Each failed run means
         // one version was taken by the other connection: one retry per version is enough.
+        // PostgreSQL takes an advisory lock for the run instead, and a failed run (an edited
+        // migration, a DDL error) does not release it on its pooled connection: a retry on
+        // another connection would wait for it forever. So there a failure is final, and the
+        // pool is closed, which ends the session that holds the lock.
         let mut attempt = 0;
         while let Err(e) = migrator.run(&pool).await {
             attempt += 1;
-            if attempt > migrations::count() {
+            if backend == Backend::Postgres || attempt > migrations::count() {
+                pool.close().await;
                 return Err(e.into());
             }
             tracing::debug!(error = %e, attempt, "migration failed; retrying");

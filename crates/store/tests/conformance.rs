@@ -15,6 +15,7 @@ use sqlx::Connection;
 
 on_both_backends!(
     connect_migrates_and_reconnect_is_idempotent,
+    an_edited_migration_is_an_error_not_a_hang,
     answered_record_round_trips,
     bare_record_round_trips,
     insert_is_idempotent_by_id,
@@ -146,6 +147,32 @@ async fn connect_migrates_and_reconnect_is_idempotent(db: TestDb) {
     // Migrations already applied: a second connect must neither fail nor reset the table.
     let again = Store::connect(&db.url).await.expect("reconnect");
     assert_eq!(again.count_call_records().await.expect("count"), 1);
+}
+
+/// A database whose applied migration no longer matches the shipped one (edited by hand, or a
+/// different build): connecting says so, every time, and never waits for a lock a failed run
+/// left behind (PostgreSQL's migration lock is per session).
+async fn an_edited_migration_is_an_error_not_a_hang(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.close().await;
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("raw connect");
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+        .bind(vec![0u8; 48])
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    conn.close().await.ok();
+    for attempt in 0..2 {
+        let r = tokio::time::timeout(std::time::Duration::from_secs(20), Store::connect(&db.url))
+            .await
+            .unwrap_or_else(|_| panic!("connect {attempt} hung"));
+        let e = r
+            .err()
+            .unwrap_or_else(|| panic!("connect {attempt} accepted an edited migration"));
+        assert!(e.to_string().contains("migration"), "{e}");
+    }
 }
 
 async fn answered_record_round_trips(db: TestDb) {
