@@ -1,16 +1,19 @@
 //! The columns the store filters on, computed from an order's state.
 
 use chrono::{DateTime, Utc};
+use hotline_calendar::Calendar;
 use hotline_store::{KpiCounts, OrderRow};
-use hotline_workorder::{Kpis, WorkOrder, status_name};
+use hotline_workorder::{Kpis, Rules, WorkOrder, due_steps, status_name};
 
-/// The store's row for `order` at `version` events.
+/// The store's row for `order` at `version` events, changed at `updated_at`.
 pub fn projection(
     no: &str,
     order: &WorkOrder,
     version: u32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    rules: &Rules,
+    cal: &Calendar,
 ) -> OrderRow {
     let k = Kpis::from_order(order);
     OrderRow {
@@ -30,6 +33,7 @@ pub fn projection(
             .and_then(Result::ok)
             .and_then(|v| v.as_str().map(str::to_string)),
         co_units: order.co.clone(),
+        next_check_at: next_check(order, updated_at, rules, cal),
         counts: KpiCounts {
             dispatched: k.dispatched,
             signed: k.signed,
@@ -74,5 +78,21 @@ pub fn kpis_from_counts(c: &KpiCounts) -> Kpis {
         reminders: c.reminders,
         notices: c.notices,
         criticisms: c.criticisms,
+    }
+}
+
+/// When the scheduler must look at `order` next, seen at `at`: at once if a step is due, else
+/// when the next one falls due. A deadline the calendar does not cover yet (next year's data
+/// not shipped) is looked at again a day later rather than forgotten.
+pub fn next_check(
+    order: &WorkOrder,
+    at: DateTime<Utc>,
+    rules: &Rules,
+    cal: &Calendar,
+) -> Option<DateTime<Utc>> {
+    match due_steps(order, at, rules, cal) {
+        Ok(s) if !s.steps.is_empty() => Some(at),
+        Ok(s) => s.next,
+        Err(_) => Some(at + chrono::Duration::days(1)),
     }
 }

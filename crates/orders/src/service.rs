@@ -20,8 +20,9 @@ use crate::projection::{kpis_from_counts, projection};
 
 /// How often a step is retried when others changed the order meanwhile.
 const CONFLICT_RETRIES: usize = 8;
-/// Orders the scheduler reads per page.
+/// Orders the scheduler reads per page, and pages per pass at most.
 const SCAN_PAGE: u32 = 500;
+const MAX_PAGES: usize = 1000;
 
 /// The statuses in which an order is with a unit (its deadline runs).
 pub fn open_statuses() -> Vec<&'static str> {
@@ -154,7 +155,12 @@ impl OrderService {
             }])
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         self.store.put_calendar_override(&row).await?;
-        self.reload_calendar().await
+        self.reload_calendar().await?;
+        // Deadlines may have moved: every open order is looked at again.
+        self.store
+            .mark_for_check(&open_statuses(), now, false)
+            .await?;
+        Ok(())
     }
 
     pub async fn delete_calendar_override(
@@ -165,6 +171,9 @@ impl OrderService {
         self.check_override_date(date, now)?;
         let gone = self.store.delete_calendar_override(date).await?;
         self.reload_calendar().await?;
+        self.store
+            .mark_for_check(&open_statuses(), now, false)
+            .await?;
         Ok(gone)
     }
 
@@ -214,7 +223,15 @@ impl OrderService {
             .ok_or_else(|| ServiceError::Invalid("call time out of range".into()))?;
         let seq = self.store.next_order_seq(day).await?;
         let no = OrderNumber::new(&self.settings.number_prefix, day, seq).to_string();
-        let row = projection(&no, &order, 1, rec.arrived_at, rec.ended_at);
+        let row = projection(
+            &no,
+            &order,
+            1,
+            rec.arrived_at,
+            rec.ended_at,
+            &self.settings.rules,
+            &self.calendar(),
+        );
         let first = event_row(&no, 1, &event)?;
         match self.store.create_order(&row, &first).await? {
             Inserted::New => Ok(Drafted { no, new: true }),
@@ -341,9 +358,8 @@ impl OrderService {
             {
                 event.at = last.at;
             }
-            current
-                .order
-                .apply(&event, &self.settings.rules, &self.calendar())?;
+            let cal = self.calendar();
+            current.order.apply(&event, &self.settings.rules, &cal)?;
             let version = current.row.version + 1;
             let row = projection(
                 no,
@@ -351,6 +367,8 @@ impl OrderService {
                 version,
                 current.row.created_at,
                 event.at,
+                &self.settings.rules,
+                &cal,
             );
             let ev_row = event_row(no, version, &event)?;
             let notes = outbox(&current.order, &event);
@@ -371,33 +389,38 @@ impl OrderService {
         Err(ServiceError::Busy(no.to_string()))
     }
 
-    /// One pass of the scheduler at `now`: every open order whose deadline is near or past
-    /// gets the reminders, notices and criticism flags that are due, each with its SMS and
-    /// webhook notifications in the same transaction.
+    /// One pass of the scheduler at `now`: every order whose check time has come (the store
+    /// keeps it with each change: when its next reminder, notice or criticism falls due) gets
+    /// the steps that are due, each with its SMS and webhook notifications in the same
+    /// transaction. Orders with nothing due are not read at all.
     pub async fn schedule(&self, now: DateTime<Utc>) -> Result<ScheduleReport, ServiceError> {
-        let statuses = open_statuses();
-        // Reminders start at most `remind_before_working_days` working days before the
-        // deadline; with weekends and the longest holiday (8 days) that is within this.
-        let horizon = now
-            + Duration::days(i64::from(self.settings.rules.remind_before_working_days) * 3 + 10);
         let mut report = ScheduleReport::default();
-        let mut after: Option<(DateTime<Utc>, String)> = None;
-        loop {
-            let page = self
-                .store
-                .orders_due_before(&statuses, horizon, after.clone(), SCAN_PAGE)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.due_at.map(|d| (d, last.no.clone()));
+        // Every order listed leaves the list (a step moves its check time past `now`, or
+        // set_next_check does); the bound only guards against one that keeps failing.
+        for _ in 0..MAX_PAGES {
+            let page = self.store.orders_to_check(now, SCAN_PAGE).await?;
             let full = page.len() as u32 == SCAN_PAGE;
-            for row in page {
+            let mut progress = false;
+            for no in &page {
                 report.orders_checked += 1;
-                if let Err(e) = self.schedule_one(&row.no, now, &mut report).await {
-                    // One bad order must not stop the others' reminders.
-                    warn!(order = %row.no, error = %e, "scheduler: order skipped");
+                match self.schedule_one(no, now, &mut report).await {
+                    Ok(()) => progress = true,
+                    Err(e) => {
+                        // One bad order must not stop the others' reminders: it is looked at
+                        // again in an hour.
+                        warn!(order = %no, error = %e, "scheduler: order skipped");
+                        if let Ok(o) = self.store.order(no).await
+                            && let Some(o) = o
+                        {
+                            let _ = self
+                                .store
+                                .set_next_check(no, o.version, Some(now + Duration::hours(1)))
+                                .await;
+                        }
+                    }
                 }
             }
-            if !full || after.is_none() {
+            if !full || !progress {
                 break;
             }
         }
@@ -412,6 +435,15 @@ impl OrderService {
         Ok(report)
     }
 
+    /// Marks the open orders that have no check time (from before the scheduler kept one) for
+    /// the next pass; run at start.
+    pub async fn mark_unchecked(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+        Ok(self
+            .store
+            .mark_for_check(&open_statuses(), now, true)
+            .await?)
+    }
+
     async fn schedule_one(
         &self,
         no: &str,
@@ -424,6 +456,10 @@ impl OrderService {
             let cal = self.calendar();
             let due = due_steps(&current.order, now, &self.settings.rules, &cal)?;
             let Some(kind) = due.steps.into_iter().next() else {
+                // Nothing due after all (the calendar moved the deadline): the next time.
+                self.store
+                    .set_next_check(no, current.row.version, due.next)
+                    .await?;
                 report.next = min_time(report.next, due.next);
                 return Ok(());
             };

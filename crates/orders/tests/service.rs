@@ -415,6 +415,7 @@ async fn a_month_of_the_scheduler_with_notifications_delivered(db: TestDb) {
     .await
     .unwrap();
     // An hourly clock; the second order's unit replies on the deadline day at 15:00.
+    let mut checked = 0;
     let mut now = bj(2026, 9, 24, 12);
     let end = bj(2026, 10, 20, 0);
     while now < end {
@@ -433,9 +434,12 @@ async fn a_month_of_the_scheduler_with_notifications_delivered(db: TestDb) {
             .await
             .unwrap();
         }
-        svc.schedule(now).await.expect("pass");
+        checked += svc.schedule(now).await.expect("pass").orders_checked;
         now += Duration::hours(1);
     }
+    // A pass reads only the orders with something due: 5 steps in the month, 5 reads (not
+    // two orders times 600 hourly passes).
+    assert_eq!(checked, 5);
     let o = svc.load(&no).await.unwrap();
     let system: Vec<(String, DateTime<Utc>)> = o
         .events

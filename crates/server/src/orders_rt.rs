@@ -90,6 +90,14 @@ async fn run(
     if let Err(e) = svc.reload_calendar().await {
         warn!(error = %e, "work orders: calendar overrides not loaded");
     }
+    match svc.mark_unchecked(Utc::now()).await {
+        Ok(0) => {}
+        Ok(n) => info!(
+            orders = n,
+            "open orders without a check time marked for the scheduler"
+        ),
+        Err(e) => warn!(error = %e, "work orders: open orders not marked for the scheduler"),
+    }
     let _ = cell.set(svc.clone());
     info!("work orders ready");
 

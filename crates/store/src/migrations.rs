@@ -39,6 +39,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_users_outbox_kpis.sql"),
         include_str!("../migrations/postgres/0005_users_outbox_kpis.sql"),
     ),
+    (
+        6,
+        "scheduler_next_check",
+        include_str!("../migrations/sqlite/0006_scheduler_next_check.sql"),
+        include_str!("../migrations/postgres/0006_scheduler_next_check.sql"),
+    ),
 ];
 
 /// How many versions there are.

@@ -47,6 +47,10 @@ pub struct OrderRow {
     /// This order's own contribution to its lead unit's assessment figures, as the service
     /// counted it from the events; [`Store::order_kpis`] sums them over a period.
     pub counts: KpiCounts,
+    /// When the scheduler must look at the order next (a reminder or notice falls due then),
+    /// as the service computed it with the change; None: nothing will ever be due.
+    /// [`Store::orders_to_check`] lists those due, so a pass reads only them.
+    pub next_check_at: Option<DateTime<Utc>>,
 }
 
 /// One order's contribution to the D3 assessment figures, or (from [`Store::order_kpis`]) their
@@ -218,7 +222,7 @@ pub struct EventRow {
 
 const ORDER_COLUMNS: &str = concat!(
     "no, record, status, lead_unit, due_at, owner, created_at, updated_at, version, \
-     request_type, ",
+     request_type, next_check_at, ",
     kpi_columns!()
 );
 
@@ -270,7 +274,7 @@ impl Store {
         let co_units = co_unit_set(row)?;
         check_event(first, &row.no, 1)?;
         let mut tx = self.pool.begin().await?;
-        let values = placeholders(1, 10 + KPI_COLUMNS.len());
+        let values = placeholders(1, 11 + KPI_COLUMNS.len());
         let sql = format!(
             "INSERT INTO work_orders ({ORDER_COLUMNS}) VALUES ({values}) \
              ON CONFLICT (record) DO NOTHING"
@@ -285,7 +289,8 @@ impl Store {
             .bind(row.created_at.timestamp_millis())
             .bind(row.updated_at.timestamp_millis())
             .bind(1_i32)
-            .bind(row.request_type.as_deref());
+            .bind(row.request_type.as_deref())
+            .bind(row.next_check_at.map(|t| t.timestamp_millis()));
         for count in counts {
             query = query.bind(count);
         }
@@ -361,18 +366,18 @@ impl Store {
         check_event(event, no, next)?;
         check_outbox(outbox)?;
         let mut tx = self.pool.begin().await?;
-        // status = $1 … request_type = $7, then the counts from $8; the key after them.
+        // status = $1 … next_check_at = $8, then the counts from $9; the key after them.
         let kpi_sets = KPI_COLUMNS
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c} = ${}", 8 + i))
+            .map(|(i, c)| format!("{c} = ${}", 9 + i))
             .collect::<Vec<_>>()
             .join(", ");
-        let key_at = 8 + KPI_COLUMNS.len();
+        let key_at = 9 + KPI_COLUMNS.len();
         // RETURNING the created time the co-unit rows copy: the projection's is not used.
         let sql = format!(
             "UPDATE work_orders SET status = $1, lead_unit = $2, due_at = $3, owner = $4, \
-             updated_at = $5, version = $6, request_type = $7, {kpi_sets} \
+             updated_at = $5, version = $6, request_type = $7, next_check_at = $8, {kpi_sets} \
              WHERE no = ${key_at} AND version = ${} RETURNING created_at",
             key_at + 1
         );
@@ -383,7 +388,8 @@ impl Store {
             .bind(projection.owner.as_deref())
             .bind(projection.updated_at.timestamp_millis())
             .bind(to_i32(no, "version", next)?)
-            .bind(projection.request_type.as_deref());
+            .bind(projection.request_type.as_deref())
+            .bind(projection.next_check_at.map(|t| t.timestamp_millis()));
         for count in counts {
             query = query.bind(count);
         }
@@ -415,6 +421,70 @@ impl Store {
         insert_outbox(&mut tx, outbox).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The numbers of the orders whose `next_check_at` has come (at or before `now`), earliest
+    /// first, at most `limit`: what a scheduler pass reads.
+    pub async fn orders_to_check(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT no FROM work_orders WHERE next_check_at IS NOT NULL AND next_check_at <= $1 \
+             ORDER BY next_check_at, no LIMIT $2",
+        )
+        .bind(now.timestamp_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sets an order's `next_check_at` without an event (the scheduler found nothing due, the
+    /// calendar having changed), only if it is still at `version`; false if it was not.
+    pub async fn set_next_check(
+        &self,
+        no: &str,
+        version: u32,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE work_orders SET next_check_at = $1 WHERE no = $2 AND version = $3")
+                .bind(at.map(|t| t.timestamp_millis()))
+                .bind(no)
+                .bind(to_i32(no, "version", version)?)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(done == 1)
+    }
+
+    /// Marks the orders in `statuses` for a check at `at`: all of them (after a calendar change
+    /// moved their deadlines), or with `only_unchecked` those that have no `next_check_at` (orders
+    /// from before the column existed). The number marked.
+    pub async fn mark_for_check(
+        &self,
+        statuses: &[&str],
+        at: DateTime<Utc>,
+        only_unchecked: bool,
+    ) -> Result<u64, StoreError> {
+        if statuses.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "UPDATE work_orders SET next_check_at = $1 WHERE status IN ({}){}",
+            placeholders(2, statuses.len()),
+            if only_unchecked {
+                " AND next_check_at IS NULL"
+            } else {
+                ""
+            }
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at.timestamp_millis());
+        for st in statuses {
+            q = q.bind(*st);
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected())
     }
 
     pub async fn order(&self, no: &str) -> Result<Option<OrderRow>, StoreError> {
@@ -977,6 +1047,10 @@ fn order_from_row(row: &AnyRow, no: String) -> Result<OrderRow, StoreError> {
         updated_at: millis_to_time(TABLE_ORDERS, &no, "updated_at", row.try_get("updated_at")?)?,
         version: version_from(TABLE_ORDERS, &no, "version", row.try_get("version")?)?,
         request_type: row.try_get("request_type")?,
+        next_check_at: row
+            .try_get::<Option<i64>, _>("next_check_at")?
+            .map(|m| millis_to_time(TABLE_ORDERS, &no, "next_check_at", m))
+            .transpose()?,
         co_units: Vec::new(),
         counts: KpiCounts::from_array(counts),
         no,

@@ -16,6 +16,7 @@ use sqlx::Connection;
 on_both_backends!(
     connect_migrates_and_reconnect_is_idempotent,
     an_edited_migration_is_an_error_not_a_hang,
+    orders_to_check_are_those_whose_check_time_has_come,
     answered_record_round_trips,
     bare_record_round_trips,
     insert_is_idempotent_by_id,
@@ -173,6 +174,89 @@ async fn an_edited_migration_is_an_error_not_a_hang(db: TestDb) {
             .unwrap_or_else(|| panic!("connect {attempt} accepted an edited migration"));
         assert!(e.to_string().contains("migration"), "{e}");
     }
+}
+
+/// The scheduler's index: only orders whose `next_check_at` has come are listed, earliest first;
+/// an append or `set_next_check` (guarded by version) moves it; `mark_for_check` sets it by
+/// status.
+async fn orders_to_check_are_those_whose_check_time_has_come(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let rows = [
+        ("YC20261201-000001", Some(5_000)),
+        ("YC20261201-000002", None),
+        ("YC20261201-000003", Some(1_000)),
+        ("YC20261201-000004", Some(9_000)),
+    ];
+    for (i, (no, check)) in rows.iter().enumerate() {
+        let mut row = order_row(no, &format!("rec-{i}"), 0);
+        row.next_check_at = check.map(at);
+        store
+            .create_order(&row, &event_row(no, 1, "drafted", 0))
+            .await
+            .expect("create");
+        assert_eq!(
+            store.order(no).await.unwrap().unwrap().next_check_at,
+            check.map(at)
+        );
+    }
+    assert_eq!(
+        store.orders_to_check(at(5_000), 10).await.unwrap(),
+        ["YC20261201-000003", "YC20261201-000001"]
+    );
+    assert_eq!(store.orders_to_check(at(5_000), 1).await.unwrap().len(), 1);
+    // An append carries the new time; a stale version does not set it.
+    let no = "YC20261201-000003";
+    let mut next = dispatched(
+        &store.order(no).await.unwrap().unwrap(),
+        2,
+        "市交通局",
+        50_000,
+        2_000,
+    );
+    next.next_check_at = Some(at(40_000));
+    store
+        .append_event(&next, &event_row(no, 2, "dispatched", 2_000), 1)
+        .await
+        .expect("append");
+    assert!(!store.set_next_check(no, 1, None).await.unwrap());
+    assert_eq!(
+        store.order(no).await.unwrap().unwrap().next_check_at,
+        Some(at(40_000))
+    );
+    assert!(store.set_next_check(no, 2, Some(at(30_000))).await.unwrap());
+    assert_eq!(
+        store.orders_to_check(at(30_000), 10).await.unwrap(),
+        ["YC20261201-000001", "YC20261201-000004", no]
+    );
+    // Marked by status: only the unchecked ones, or all.
+    assert_eq!(
+        store
+            .mark_for_check(&["draft"], at(100), true)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .order("YC20261201-000002")
+            .await
+            .unwrap()
+            .unwrap()
+            .next_check_at,
+        Some(at(100))
+    );
+    assert_eq!(
+        store
+            .mark_for_check(&["dispatched"], at(200), false)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.order(no).await.unwrap().unwrap().next_check_at,
+        Some(at(200))
+    );
+    assert_eq!(store.mark_for_check(&[], at(200), false).await.unwrap(), 0);
 }
 
 async fn answered_record_round_trips(db: TestDb) {
@@ -860,6 +944,7 @@ fn order_row(no: &str, record: &str, ms: i64) -> OrderRow {
         request_type: None,
         co_units: Vec::new(),
         counts: KpiCounts::default(),
+        next_check_at: None,
     }
 }
 
