@@ -243,26 +243,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<AuditRow>, StoreError> {
         const COLUMNS: &str = "id, at, user_id, action, order_no, detail";
-        let rows = match order_no {
-            Some(no) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM audit_log WHERE order_no = $1 \
-                     ORDER BY id DESC LIMIT $2"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(no)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM audit_log ORDER BY id DESC LIMIT $1");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let rows = self
+            .newest_of_order("audit_log", COLUMNS, order_no, limit)
+            .await?;
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get("id")?;

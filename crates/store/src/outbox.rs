@@ -123,25 +123,9 @@ impl Store {
         order_no: Option<&str>,
         limit: u32,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = match order_no {
-            Some(no) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM outbox WHERE order_no = $1 ORDER BY id DESC LIMIT $2"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(no)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT $1");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let rows = self
+            .newest_of_order("outbox", COLUMNS, order_no, limit)
+            .await?;
         rows.iter().map(outbox_from_row).collect()
     }
 }

@@ -119,3 +119,27 @@ fn install_drivers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(sqlx::any::install_default_drivers);
 }
+
+impl Store {
+    /// `columns` of `table`'s rows about order `order_no` (or all rows), newest id first, at
+    /// most `limit`: the shape of the audit log's and the outbox's listings.
+    pub(crate) async fn newest_of_order(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        order_no: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let filter = if order_no.is_some() {
+            "WHERE order_no = $2 "
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {columns} FROM {table} {filter}ORDER BY id DESC LIMIT $1");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(limit));
+        if let Some(no) = order_no {
+            q = q.bind(no);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+}
