@@ -294,25 +294,19 @@ fn with_hold_music_configured_the_citizen_hears_it_while_the_seat_rings_then_the
             .map(|d| d.as_micros() as u64)
             .unwrap_or(0)
     };
-    let token = hotline_tests::supervisor_token(hl.http)?;
+    // Logged in before the clock starts: the cached token makes the request alone.
+    hotline_tests::supervisor_token(hl.http)?;
     let asked = unix_us();
-    let mut s = std::net::TcpStream::connect(hl.http)?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    {
-        use std::io::{Read, Write};
-        let body = "{\"unit\": \"12369\"}";
-        write!(
-            s,
-            "POST /api/acd/agents/1001/seat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )?;
-        let mut out = String::new();
-        s.read_to_string(&mut out)?;
-        assert!(
-            out.starts_with("HTTP/1.1 502"),
-            "the seat did not answer: {out}"
-        );
-    }
+    let out = http_request(
+        hl.http,
+        "POST",
+        "/api/acd/agents/1001/seat",
+        "{\"unit\": \"12369\"}",
+    )?;
+    assert!(
+        out.starts_with("HTTP/1.1 502"),
+        "the seat did not answer: {out}"
+    );
     let failed = unix_us();
     for (name, p) in [("seat", seat), ("agent", agent), ("citizen", citizen)] {
         let (code, out) = p.wait(Duration::from_secs(40))?;

@@ -197,15 +197,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, ImportError> {
             )
         })
         .collect();
-    match validate_rows(raw) {
-        Ok(v) if errors.is_empty() => Ok(v),
-        Ok(_) => Err(ImportError(errors)),
-        Err(ImportError(mut e)) => {
-            errors.append(&mut e);
-            errors.sort_by_key(|e| e.row);
-            Err(ImportError(errors))
-        }
-    }
+    finish(errors, raw)
 }
 
 /// Reads a JSON batch (an array of objects) and checks every row.
@@ -229,11 +221,17 @@ pub fn parse_json(text: &str) -> Result<Vec<Entry>, ImportError> {
             }),
         }
     }
+    finish(errors, raw)
+}
+
+/// The rows' own checks after the format's: all the problems, by row, or the entries.
+fn finish(mut errors: Vec<RowError>, raw: Vec<(usize, RawRow)>) -> Result<Vec<Entry>, ImportError> {
     match validate_rows(raw) {
         Ok(v) if errors.is_empty() => Ok(v),
         Ok(_) => Err(ImportError(errors)),
         Err(ImportError(mut e)) => {
             errors.append(&mut e);
+            // Stable: a row's problems stay in the order they were found.
             errors.sort_by_key(|e| e.row);
             Err(ImportError(errors))
         }

@@ -351,6 +351,13 @@ impl OrderService {
     ) -> Result<StoredOrder, ServiceError> {
         for _ in 0..CONFLICT_RETRIES {
             let mut current = self.load(no).await?;
+            // A unit acts only on orders it leads or co-handles; any other is, to it, not there
+            // (a refusal would tell it the order exists).
+            if let Some(unit) = event.actor.role.unit()
+                && !current.order.visible_to_unit(unit)
+            {
+                return Err(ServiceError::NotFound(no.to_string()));
+            }
             let mut event = event.clone();
             // A step never predates the order's history (clock skew between servers).
             if let Some(last) = current.events.last()

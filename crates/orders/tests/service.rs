@@ -274,7 +274,8 @@ async fn a_refused_step_writes_nothing(db: TestDb) {
     let svc = service(&db, settings()).await;
     let no = dispatched(&svc, "r-1", bj(2026, 11, 2, 9), RequestType::Help).await;
     let before = svc.load(&no).await.unwrap();
-    // Another unit cannot sign; a reply before signing is the wrong status; an unknown unit.
+    // Another unit cannot sign (to it the order is not there); the center cannot sign for the
+    // unit; a reply before signing is the wrong status; an unknown unit.
     let e = svc
         .step(
             &no,
@@ -282,6 +283,11 @@ async fn a_refused_step_writes_nothing(db: TestDb) {
             EventKind::SignedFor,
             bj(2026, 11, 2, 10),
         )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ServiceError::NotFound(_)), "{e}");
+    let e = svc
+        .step(&no, supervisor(), EventKind::SignedFor, bj(2026, 11, 2, 10))
         .await
         .unwrap_err();
     assert!(matches!(e, ServiceError::Forbidden(_)), "{e}");

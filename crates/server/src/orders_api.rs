@@ -769,8 +769,7 @@ async fn post_step(
             "orders are drafted from call records, not by a step",
         ));
     }
-    // Visibility first: a unit must not learn by a 409 that another unit's order exists.
-    visible(&s, &c, &no).await?;
+    // The service answers another unit's order as not found, before any check of the step.
     let o = s.svc()?.step(&no, c.actor(), step, Utc::now()).await?;
     Ok(Json(order_view(&s, &c, &o, false, "step").await?))
 }

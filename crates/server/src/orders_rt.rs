@@ -101,17 +101,15 @@ async fn run(
     let _ = cell.set(svc.clone());
     info!("work orders ready");
 
-    let outbox = setup.sms.clone().map(|sms| Outbox {
-        sms,
+    // With SMS off no SMS rows are queued (Settings::sms), so the sink is never used then.
+    let outbox = Outbox {
+        sms: setup
+            .sms
+            .clone()
+            .unwrap_or(hotline_orders::outbox::SmsSink::Log),
         retry: setup.outbox_retry,
         timeout: Duration::from_secs(5),
-    });
-    // Webhooks only, SMS off: the outbox still runs, with SMS rows never queued.
-    let outbox = outbox.unwrap_or(Outbox {
-        sms: hotline_orders::outbox::SmsSink::Log,
-        retry: setup.outbox_retry,
-        timeout: Duration::from_secs(5),
-    });
+    };
     let mut scan = tokio::time::interval(setup.draft_scan);
     let mut schedule = tokio::time::interval(setup.scheduler_interval);
     let mut deliver = tokio::time::interval(Duration::from_secs(2));

@@ -561,42 +561,6 @@ impl Store {
         orders_from_rows(&rows)
     }
 
-    /// The scheduler's scan: orders of any unit in one of `statuses` whose deadline is before
-    /// `before` (near it or past it), soonest first (ties by number), at most `limit`, after
-    /// the keyset cursor `after` (the `(due_at, no)` of the previous page's last row, excluded).
-    /// Orders without a deadline are not listed.
-    pub async fn orders_due_before(
-        &self,
-        statuses: &[&str],
-        before: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, String)>,
-        limit: u32,
-    ) -> Result<Vec<OrderRow>, StoreError> {
-        if statuses.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut args = Args::default();
-        let before_at = args.int(before.timestamp_millis());
-        let statuses = args.texts(statuses.iter().copied());
-        let mut sql = format!(
-            "SELECT {ORDER_COLUMNS} FROM work_orders \
-             WHERE due_at < {before_at} AND status IN ({statuses})"
-        );
-        if let Some((due, no)) = &after {
-            let due = args.int(due.timestamp_millis());
-            let no = args.text(no);
-            sql.push_str(&format!(" AND (due_at, no) > ({due}, {no})"));
-        }
-        let limit_at = args.int(i64::from(limit));
-        sql.push_str(&format!(" ORDER BY due_at, no LIMIT {limit_at}"));
-        let sql = with_co_units(&sql, "o.due_at, o.no");
-        let rows = args
-            .bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
-            .fetch_all(&self.pool)
-            .await?;
-        orders_from_rows(&rows)
-    }
-
     /// Orders matching `q`, newest first (`created_at` then number, both descending), at most
     /// `q.limit` capped at [`LIST_LIMIT_MAX`]; the next page is the query again with `before`
     /// set to the last row's `(created_at, no)`.

@@ -52,7 +52,6 @@ on_both_backends!(
     list_orders_filters_and_co_unit_visibility,
     list_orders_pages_by_keyset_without_duplicates_or_gaps,
     list_orders_caps_a_page,
-    orders_due_before_pages_over_every_unit,
     unit_orders_due_rows_carry_co_units,
     order_kpis_sum_per_unit_over_the_period,
     call_records_without_order_are_found,
@@ -2076,69 +2075,6 @@ async fn list_orders_caps_a_page(db: TestDb) {
     assert_eq!(rows.len(), LIST_LIMIT_MAX as usize);
     assert_eq!(rows[0].no, no(LIST_LIMIT_MAX + 7));
     assert_eq!(rows[499].no, no(8));
-}
-
-async fn orders_due_before_pages_over_every_unit(db: TestDb) {
-    let store = Store::connect(&db.url).await.expect("connect");
-    let open: &[&str] = &["dispatched", "handling"];
-    // (n, unit, due, status)
-    let orders: [(u32, Option<&str>, Option<i64>, &str); 8] = [
-        (1, Some("A"), Some(5_000), "handling"),
-        (2, Some("B"), Some(3_000), "dispatched"),
-        (3, Some("C"), Some(3_000), "handling"),
-        (4, Some("A"), Some(1_000), "archived"),
-        (5, None, Some(2_000), "handling"),
-        (6, Some("B"), None, "handling"),
-        (7, Some("C"), Some(9_000), "handling"),
-        (8, Some("A"), Some(8_999), "dispatched"),
-    ];
-    for (n, unit, due, status) in orders {
-        put_order(&store, n, 0, |r| {
-            r.lead_unit = unit.map(str::to_owned);
-            r.due_at = due.map(at);
-            r.status = status.into();
-            if n == 3 {
-                r.co_units = units(&["A"]);
-            }
-        })
-        .await;
-    }
-    let page = |after: Option<(chrono::DateTime<chrono::Utc>, String)>, limit| {
-        let store = store.clone();
-        async move {
-            store
-                .orders_due_before(open, at(9_000), after, limit)
-                .await
-                .expect("due")
-        }
-    };
-    let all = page(None, 100).await;
-    assert_eq!(numbers(&all), [no(5), no(2), no(3), no(1), no(8)]);
-    assert_eq!(all[2].co_units, units(&["A"]));
-    // Pages of two, the cursor the last row's (due_at, no): ties on 3 000 ms split across pages.
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        assert!(
-            seen.len() <= all.len(),
-            "the cursor does not move on: {seen:?}"
-        );
-        let rows = page(after.clone(), 2).await;
-        let Some(last) = rows.last() else { break };
-        after = Some((last.due_at.expect("due"), last.no.clone()));
-        seen.extend(rows.iter().map(|r| r.no.clone()));
-    }
-    assert_eq!(seen, numbers(&all));
-    let after_2 = page(Some((at(3_000), no(2))), 100).await;
-    assert_eq!(numbers(&after_2), [no(3), no(1), no(8)]);
-    assert!(
-        store
-            .orders_due_before(&[], at(9_000), None, 100)
-            .await
-            .expect("due")
-            .is_empty()
-    );
-    assert!(page(None, 0).await.is_empty());
 }
 
 async fn unit_orders_due_rows_carry_co_units(db: TestDb) {
