@@ -12,9 +12,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::entry::{Entry, EntryKind, Validity};
+use crate::workflow::{Actor, may_edit};
 
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +118,37 @@ fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowError> {
 
 /// Reads a CSV batch and checks every row.
 pub fn parse_csv(text: &str) -> Result<Vec<Entry>, ImportError> {
+    let (errors, raw) = csv_rows(text)?;
+    finish(errors, raw, None)
+}
+
+/// Reads a JSON batch (an array of objects) and checks every row.
+pub fn parse_json(text: &str) -> Result<Vec<Entry>, ImportError> {
+    let (errors, raw) = json_rows(text)?;
+    finish(errors, raw, None)
+}
+
+/// The two formats of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+/// Reads a batch `actor` imports: every row checked as by [`parse_csv`] / [`parse_json`], and
+/// also whether the actor may write that row's unit (a unit's editor imports only its own
+/// unit's entries, a reader none), so a refused row is named like any other bad row.
+pub fn parse_for(actor: &Actor, format: Format, text: &str) -> Result<Vec<Entry>, ImportError> {
+    let (errors, raw) = match format {
+        Format::Csv => csv_rows(text)?,
+        Format::Json => json_rows(text)?,
+    };
+    finish(errors, raw, Some(actor))
+}
+
+/// The rows of a CSV text, with the format's own problems.
+fn csv_rows(text: &str) -> Result<(Vec<RowError>, Vec<(usize, RawRow)>), ImportError> {
     let recs = records(text).map_err(|e| ImportError(vec![e]))?;
     let Some(((_, header), rows)) = recs.split_first() else {
         return Err(ImportError(vec![RowError {
@@ -197,11 +229,11 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, ImportError> {
             )
         })
         .collect();
-    finish(errors, raw)
+    Ok((errors, raw))
 }
 
-/// Reads a JSON batch (an array of objects) and checks every row.
-pub fn parse_json(text: &str) -> Result<Vec<Entry>, ImportError> {
+/// The rows of a JSON text, with the format's own problems.
+fn json_rows(text: &str) -> Result<(Vec<RowError>, Vec<(usize, RawRow)>), ImportError> {
     let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         ImportError(vec![RowError {
             row: 0,
@@ -221,14 +253,37 @@ pub fn parse_json(text: &str) -> Result<Vec<Entry>, ImportError> {
             }),
         }
     }
-    finish(errors, raw)
+    Ok((errors, raw))
 }
 
-/// The rows' own checks after the format's: all the problems, by row, or the entries.
-fn finish(mut errors: Vec<RowError>, raw: Vec<(usize, RawRow)>) -> Result<Vec<Entry>, ImportError> {
+/// The rows' own checks after the format's (and the importer's right to each row's unit):
+/// all the problems, by row, or the entries.
+fn finish(
+    mut errors: Vec<RowError>,
+    raw: Vec<(usize, RawRow)>,
+    actor: Option<&Actor>,
+) -> Result<Vec<Entry>, ImportError> {
+    if let Some(actor) = actor {
+        for (row, r) in &raw {
+            let unit = r.unit.as_deref().map(str::trim).unwrap_or_default();
+            if unit.is_empty() {
+                continue; // "is missing", said by validate_rows
+            }
+            if let Err(e) = may_edit(actor, unit) {
+                errors.push(RowError {
+                    row: *row,
+                    field: "unit".into(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
     match validate_rows(raw) {
         Ok(v) if errors.is_empty() => Ok(v),
-        Ok(_) => Err(ImportError(errors)),
+        Ok(_) => {
+            errors.sort_by_key(|e| e.row);
+            Err(ImportError(errors))
+        }
         Err(ImportError(mut e)) => {
             errors.append(&mut e);
             // Stable: a row's problems stay in the order they were found.

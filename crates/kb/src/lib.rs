@@ -14,5 +14,5 @@ mod workflow;
 pub use entry::{Entry, EntryKind, Validity};
 pub use export::{to_csv, to_json};
 pub use import::RawRow;
-pub use import::{ImportError, RowError, parse_csv, parse_json, validate_rows};
+pub use import::{Format, ImportError, RowError, parse_csv, parse_for, parse_json, validate_rows};
 pub use workflow::{Actor, KbRole, Step, StepError, Version, VersionState, apply, live, published};

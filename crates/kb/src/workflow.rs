@@ -122,7 +122,7 @@ fn unit(versions: &[Version]) -> Option<&str> {
     versions.first().map(|v| v.entry.unit.as_str())
 }
 
-fn may_edit(actor: &Actor, unit: &str) -> Result<(), StepError> {
+pub(crate) fn may_edit(actor: &Actor, unit: &str) -> Result<(), StepError> {
     match &actor.role {
         KbRole::Maintainer => Ok(()),
         KbRole::UnitEditor(u) if u == unit => Ok(()),

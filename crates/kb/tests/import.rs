@@ -88,3 +88,37 @@ fn json_batches_are_checked_the_same_way() {
     assert_eq!(e[2], "row 3: valid_to: `soon` is not a date (YYYY-MM-DD)");
     assert!(errors(parse_json("{}"))[0].contains("not a JSON array"));
 }
+
+#[test]
+fn a_unit_imports_only_its_own_entries_and_readers_none() {
+    use hotline_kb::{Actor, Format, KbRole, parse_for};
+    let text = format!(
+        "{HEADER}日常咨询,城乡建设/供暖,暖气不热找谁？,先联系供热站,市热力公司,,,\n\
+         日常咨询,交通/公交,公交卡丢了怎么办？,到营业厅挂失,市公共交通总公司,,,\n"
+    );
+    let editor = Actor {
+        id: "rl".into(),
+        role: KbRole::UnitEditor("市热力公司".into()),
+    };
+    let e = parse_for(&editor, Format::Csv, &text).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!((e[0].row, e[0].field.as_str()), (3, "unit"));
+    assert!(e[0].reason.contains("市公共交通总公司"), "{}", e[0].reason);
+
+    let reader = Actor {
+        id: "1001".into(),
+        role: KbRole::Reader,
+    };
+    let e = parse_for(&reader, Format::Csv, &text).unwrap_err().0;
+    assert_eq!(e.iter().map(|e| e.row).collect::<Vec<_>>(), [2, 3]);
+
+    let maintainer = Actor {
+        id: "kb".into(),
+        role: KbRole::Maintainer,
+    };
+    assert_eq!(parse_for(&maintainer, Format::Csv, &text).unwrap().len(), 2);
+    // The JSON batch is held to the same rule, rows counted from 1.
+    let json = r#"[{"kind":"guide","category":"a","title":"t","body":"b","unit":"市住建局"}]"#;
+    let e = parse_for(&editor, Format::Json, json).unwrap_err().0;
+    assert_eq!((e[0].row, e[0].field.as_str()), (1, "unit"));
+}
