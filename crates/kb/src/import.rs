@@ -147,8 +147,11 @@ pub fn parse_for(actor: &Actor, format: Format, text: &str) -> Result<Vec<Entry>
     finish(errors, raw, Some(actor))
 }
 
+/// A batch as read: the format's own problems, and each row with its number.
+type Rows = (Vec<RowError>, Vec<(usize, RawRow)>);
+
 /// The rows of a CSV text, with the format's own problems.
-fn csv_rows(text: &str) -> Result<(Vec<RowError>, Vec<(usize, RawRow)>), ImportError> {
+fn csv_rows(text: &str) -> Result<Rows, ImportError> {
     let recs = records(text).map_err(|e| ImportError(vec![e]))?;
     let Some(((_, header), rows)) = recs.split_first() else {
         return Err(ImportError(vec![RowError {
@@ -233,7 +236,7 @@ fn csv_rows(text: &str) -> Result<(Vec<RowError>, Vec<(usize, RawRow)>), ImportE
 }
 
 /// The rows of a JSON text, with the format's own problems.
-fn json_rows(text: &str) -> Result<(Vec<RowError>, Vec<(usize, RawRow)>), ImportError> {
+fn json_rows(text: &str) -> Result<Rows, ImportError> {
     let values: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         ImportError(vec![RowError {
             row: 0,
