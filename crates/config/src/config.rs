@@ -25,6 +25,7 @@ pub struct Config {
     pub acd: Acd,
     pub agents: Vec<Agent>,
     pub workorders: WorkOrders,
+    pub kb: Kb,
     pub auth: Auth,
     /// Who may use the API (center staff, unit staff, admins).
     pub users: Vec<User>,
@@ -191,6 +192,26 @@ pub struct WorkOrders {
     pub outbox_retry_secs: u32,
 }
 
+/// The knowledge base (`[kb]`): where its search index lives and the words it knows beyond
+/// the shipped dictionary and synonyms (config/kb/).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kb {
+    /// The search index's directory, derived from the database: rebuilt at start when missing
+    /// or stale. Empty: kept in memory, rebuilt at every start.
+    pub index_dir: PathBuf,
+    /// A jieba dictionary file of more local words (`word freq tag` per line), added to the
+    /// shipped one. Empty: none.
+    pub dictionary: PathBuf,
+    /// More synonym groups, each a list of words a caller or an entry may use for one thing.
+    pub synonyms: Vec<Vec<String>>,
+    /// Load the shipped synthetic sample knowledge base (config/kb/sample.json) into an
+    /// empty knowledge base at start, for demos.
+    pub load_sample: bool,
+    /// How many suggestions an agent gets while typing an order.
+    pub suggestions: u32,
+}
+
 /// Log-in (`[auth]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,6 +329,7 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     agents: Vec<RawAgent>,
     workorders: WorkOrders,
+    kb: Kb,
     auth: Auth,
     #[serde(default)]
     users: Vec<RawUser>,
@@ -423,6 +445,7 @@ impl RawConfig {
         check_media(&self.media, &root.key("media"), &mut c);
         let acd = check_acd(self.acd, self.queues, &agents, &self.hotline, &root, &mut c);
         check_workorders(&self.workorders, &root.key("workorders"), &mut c);
+        check_kb(&self.kb, &root.key("kb"), &mut c);
         if self.auth.token_ttl_secs < 60 {
             c.fail(
                 root.key("auth").key("token_ttl_secs"),
@@ -442,6 +465,7 @@ impl RawConfig {
             acd,
             agents,
             workorders: self.workorders,
+            kb: self.kb,
             auth: self.auth,
             users,
             units: self.units,
@@ -1082,6 +1106,28 @@ fn check_users(raw: Vec<RawUser>, at: &KeyPath, c: &mut Checker) -> Vec<User> {
         }
     }
     users
+}
+
+fn check_kb(k: &Kb, at: &KeyPath, c: &mut Checker) {
+    if !(1..=50).contains(&k.suggestions) {
+        c.fail(at.key("suggestions"), "must be 1 to 50");
+    }
+    for (i, g) in k.synonyms.iter().enumerate() {
+        if g.len() < 2 {
+            c.fail(
+                at.key("synonyms").index(i),
+                "a synonym group needs at least two words",
+            );
+        }
+        for (j, w) in g.iter().enumerate() {
+            if w.trim().is_empty() || w.contains(char::is_whitespace) {
+                c.fail(
+                    at.key("synonyms").index(i).index(j),
+                    format!("`{w}` is not one word"),
+                );
+            }
+        }
+    }
 }
 
 fn check_units(units: &[Unit], at: &KeyPath, c: &mut Checker) {

@@ -19,7 +19,7 @@ mod tree;
 
 pub use config::{
     Agent, Auth, Config, Credentials, Database, DigestAlgorithm, Hotline, Http, InviteAuth, Ivr,
-    Log, Media, Registrar, Sip, Unit, User, UserPassword, UserRole, WorkOrders,
+    Kb, Log, Media, Registrar, Sip, Unit, User, UserPassword, UserRole, WorkOrders,
 };
 pub use digest::{Ha1, ha1, ha1_md5, ha1_sha256};
 pub use error::{ConfigError, ConfigErrors, Location};

@@ -55,13 +55,13 @@ fn unknown_top_level_key() {
     assert_eq!(
         errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
         [
-            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`"
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`"
         ]
     );
     assert_eq!(
         errors(&format!("colour = \"blue\"\n{AGENT}")),
         [
-            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`"
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`"
         ]
     );
 }
@@ -200,7 +200,7 @@ fn every_error_in_one_round() {
     assert_eq!(
         errors(&text),
         [
-            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `auth`, `users`, `units`, `log`",
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
             "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
@@ -394,6 +394,19 @@ fn workorder_settings_are_checked() {
             "F:10:39: workorders.webhooks[1]: `http://127.0.0.1:0/` has a bad port `0`",
             "F:13:1: auth.token_ttl_secs: must be at least 60 seconds",
             "F:17:8: units[0].sms[0]: `12ab` is not a phone number",
+        ]
+    );
+}
+
+#[test]
+fn bad_kb_settings_name_their_keys() {
+    let errs = errors("[kb]\nsuggestions = 0\nsynonyms = [[\"暖气\"], [\"停水\", \"没 水\"]]\n");
+    assert_eq!(
+        errs,
+        [
+            "F:2:1: kb.suggestions: must be 1 to 50",
+            "F:3:13: kb.synonyms[0]: a synonym group needs at least two words",
+            "F:3:28: kb.synonyms[1][1]: `没 水` is not one word",
         ]
     );
 }
