@@ -29,6 +29,11 @@ pub enum StoreError {
     /// CHECK constraints are a second line, not the error a caller sees.
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// A create of a row whose key is taken (an import naming a knowledge-base entry that is
+    /// already there): a caller tells it from a bad value, since the fix is another key or an
+    /// update, not other content. Nothing of the call is stored.
+    #[error("{table} row {key} exists already")]
+    Exists { table: &'static str, key: String },
     /// An optimistic-concurrency loss: the caller computed its change from version `expected`
     /// of the order, but the stored one is `found` (another append got there first; 0 when
     /// there is no such order). Nothing was written; the caller reloads, replays and retries.

@@ -45,6 +45,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_scheduler_next_check.sql"),
         include_str!("../migrations/postgres/0006_scheduler_next_check.sql"),
     ),
+    (
+        7,
+        "knowledge_base",
+        include_str!("../migrations/sqlite/0007_knowledge_base.sql"),
+        include_str!("../migrations/postgres/0007_knowledge_base.sql"),
+    ),
 ];
 
 /// How many versions there are.

@@ -9,7 +9,8 @@ use common::{TestDb, answered_record, at, bare_record};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
 use hotline_store::{
     AgentStateRow, AuditRow, Backend, CalendarOverrideRow, CallbackRow, EventRow, Inserted,
-    KpiCounts, LIST_LIMIT_MAX, NewOutbox, OrderQuery, OrderRow, Store, StoreError, UserRow,
+    KbEntryRow, KbKpiCounts, KbLinkRow, KbQuery, KbSaved, KbVersionRow, KpiCounts, LIST_LIMIT_MAX,
+    NewOutbox, OrderQuery, OrderRow, Store, StoreError, UserRow,
 };
 use sqlx::Connection;
 
@@ -63,6 +64,18 @@ on_both_backends!(
     outbox_due_failed_sent_cycle,
     outbox_with_a_bad_channel_stores_nothing,
     append_event_with_outbox_is_all_or_nothing,
+    kb_save_round_trips_entry_and_versions,
+    kb_save_refuses_rows_out_of_step,
+    kb_create_of_an_existing_id_conflicts,
+    kb_save_with_a_stale_rev_conflicts_and_writes_nothing,
+    kb_concurrent_saves_exactly_one_wins,
+    kb_list_filters_category_prefix_and_keyset_pages,
+    kb_published_lists_only_versions_in_force_by_page,
+    kb_fingerprint_changes_on_every_write,
+    kb_import_is_all_or_nothing,
+    kb_link_is_idempotent_and_counts_hits,
+    kb_top_hits_most_linked_in_range,
+    kb_kpis_count_answered_on_spot_and_linked,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -2756,4 +2769,1044 @@ async fn append_event_with_outbox_is_all_or_nothing(db: TestDb) {
         .expect("append");
     assert_eq!(event_count(&db.url).await, 3);
     assert_eq!(outbox_count(&db.url).await, 1);
+}
+
+// The knowledge base (issue 7).
+
+/// Version `n` of entry `id` in `state`, of unit 市住建局, changed at `ms`.
+fn kb_version(id: &str, n: u32, state: &str, ms: i64) -> KbVersionRow {
+    KbVersionRow {
+        entry_id: id.into(),
+        n,
+        state: state.into(),
+        kind: "hot_topic".into(),
+        category: "城乡建设/供暖".into(),
+        title: format!("供暖费怎么交？（第{n}版）"),
+        body: format!("登录“一网通办”，选择供暖缴费。第{n}版。"),
+        unit: "市住建局".into(),
+        keywords: vec!["供暖".into(), "缴费".into(), "暖气费".into()],
+        valid_from: Some(day(1)),
+        valid_to: NaiveDate::from_ymd_opt(2027, 3, 31),
+        author: "zhang".into(),
+        changed_at: at(ms),
+        note: None,
+    }
+}
+
+/// The summary of entry `id` with `versions` (the newest's fields), `published` in force.
+fn kb_summary(versions: &[KbVersionRow], published: Option<u32>, ms: i64) -> KbEntryRow {
+    let newest = versions.last().expect("a version");
+    KbEntryRow {
+        id: newest.entry_id.clone(),
+        unit: newest.unit.clone(),
+        // Not used by a save: the store counts.
+        rev: 99,
+        state: newest.state.clone(),
+        published,
+        kind: newest.kind.clone(),
+        category: newest.category.clone(),
+        title: newest.title.clone(),
+        // Not used by a save either.
+        hits: 7,
+        created_at: at(ms),
+        updated_at: at(ms),
+    }
+}
+
+/// Creates entry `id` with one version in `state` (published in force if that is its state).
+async fn kb_put(store: &Store, id: &str, build: impl FnOnce(&mut KbVersionRow)) -> KbEntryRow {
+    let mut v = kb_version(id, 1, "draft", 0);
+    build(&mut v);
+    let published = (v.state == "published").then_some(1);
+    let entry = kb_summary(std::slice::from_ref(&v), published, 0);
+    assert_eq!(
+        store.kb_save(&entry, &[v], 0, None).await.expect("create"),
+        KbSaved::Saved { rev: 1 }
+    );
+    store.kb_entry(id).await.expect("entry").expect("stored")
+}
+
+async fn kb_entry_count(store_url: &str, table: &'static str) -> i64 {
+    let mut conn = sqlx::AnyConnection::connect(store_url)
+        .await
+        .expect("connect");
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    let _ = conn.close().await;
+    n
+}
+
+/// An entry through its workflow: created as a draft, submitted, published, then a second
+/// version drafted over the published one. Every write reads back as written (Chinese text,
+/// dates, keywords, notes), the rev counts the writes, created_at stays, hits are the store's.
+async fn kb_save_round_trips_entry_and_versions(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let id = "KB-000123";
+    let mut v1 = kb_version(id, 1, "draft", 100);
+    v1.keywords.push("“引号”与\\反斜杠".into());
+    let created = kb_summary(std::slice::from_ref(&v1), None, 100);
+    let audit = AuditRow {
+        id: 0,
+        at: at(100),
+        user_id: "zhang".into(),
+        action: "kb.draft".into(),
+        order_no: None,
+        detail: format!(r#"{{"entry":"{id}"}}"#),
+    };
+    assert_eq!(
+        store
+            .kb_save(&created, std::slice::from_ref(&v1), 0, Some(&audit))
+            .await
+            .expect("create"),
+        KbSaved::Saved { rev: 1 }
+    );
+    let stored = store.kb_entry(id).await.expect("entry").expect("stored");
+    assert_eq!(
+        stored,
+        KbEntryRow {
+            rev: 1,
+            hits: 0,
+            ..created.clone()
+        }
+    );
+    assert_eq!(store.kb_versions(id).await.expect("versions"), [v1.clone()]);
+    let logged = store.audit_entries(None, 10).await.expect("audit");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].action, "kb.draft");
+
+    // Submitted, then approved with the validity cleared and a note.
+    v1.state = "in_review".into();
+    v1.changed_at = at(200);
+    let mut summary = kb_summary(std::slice::from_ref(&v1), None, 200);
+    assert_eq!(
+        store
+            .kb_save(&summary, std::slice::from_ref(&v1), 1, None)
+            .await
+            .expect("submit"),
+        KbSaved::Saved { rev: 2 }
+    );
+    v1.state = "published".into();
+    v1.valid_from = None;
+    v1.valid_to = None;
+    v1.note = Some("同意发布".into());
+    v1.changed_at = at(300);
+    summary = kb_summary(std::slice::from_ref(&v1), Some(1), 300);
+    assert_eq!(
+        store
+            .kb_save(&summary, std::slice::from_ref(&v1), 2, None)
+            .await
+            .expect("approve"),
+        KbSaved::Saved { rev: 3 }
+    );
+    // A new draft over the published version: only the new version is handed over; the first
+    // stays as stored. The summary is the draft's, the version in force still 1.
+    let mut v2 = kb_version(id, 2, "draft", 400);
+    v2.title = "供暖费在哪里交？".into();
+    v2.category = "城乡建设/供暖/缴费".into();
+    v2.keywords = Vec::new();
+    v2.valid_from = NaiveDate::from_ymd_opt(2026, 11, 15);
+    v2.valid_to = None;
+    let both = [v1.clone(), v2.clone()];
+    summary = kb_summary(&both, Some(1), 400);
+    assert_eq!(
+        store
+            .kb_save(&summary, std::slice::from_ref(&v2), 3, None)
+            .await
+            .expect("new draft"),
+        KbSaved::Saved { rev: 4 }
+    );
+    let stored = store.kb_entry(id).await.expect("entry").expect("stored");
+    assert_eq!(
+        stored,
+        KbEntryRow {
+            rev: 4,
+            hits: 0,
+            created_at: at(100),
+            ..summary.clone()
+        }
+    );
+    assert_eq!(stored.state, "draft");
+    assert_eq!(stored.title, "供暖费在哪里交？");
+    assert_eq!(store.kb_versions(id).await.expect("versions"), both);
+    assert!(store.kb_entry("KB-000999").await.expect("entry").is_none());
+    assert!(
+        store
+            .kb_versions("KB-000999")
+            .await
+            .expect("versions")
+            .is_empty()
+    );
+}
+
+/// A summary that disagrees with the versions, versions that are not the entry's, or a write
+/// that would leave a gap is refused and writes nothing.
+async fn kb_save_refuses_rows_out_of_step(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let id = "KB-1";
+    let v1 = kb_version(id, 1, "draft", 0);
+    let good = kb_summary(std::slice::from_ref(&v1), None, 0);
+    let invalid = |r: Result<KbSaved, StoreError>, what: &str| match r {
+        Err(StoreError::Invalid(m)) => m,
+        other => panic!("{what}: expected Invalid, got {other:?}"),
+    };
+    // Creates that are refused.
+    invalid(store.kb_save(&good, &[], 0, None).await, "no version");
+    let mut wrong_title = good.clone();
+    wrong_title.title = "别的标题".into();
+    let m = invalid(
+        store
+            .kb_save(&wrong_title, std::slice::from_ref(&v1), 0, None)
+            .await,
+        "title",
+    );
+    assert!(m.contains("title"), "{m}");
+    let mut wrong_state = good.clone();
+    wrong_state.state = "published".into();
+    invalid(
+        store
+            .kb_save(&wrong_state, std::slice::from_ref(&v1), 0, None)
+            .await,
+        "state",
+    );
+    let mut gap = v1.clone();
+    gap.n = 2;
+    let m = invalid(store.kb_save(&good, &[gap], 0, None).await, "gap");
+    assert!(m.contains("gap"), "{m}");
+    let mut other_unit = v1.clone();
+    other_unit.unit = "市教育局".into();
+    invalid(store.kb_save(&good, &[other_unit], 0, None).await, "unit");
+    let mut other_entry = v1.clone();
+    other_entry.entry_id = "KB-2".into();
+    invalid(store.kb_save(&good, &[other_entry], 0, None).await, "entry");
+    invalid(
+        store
+            .kb_save(&good, &[v1.clone(), v1.clone()], 0, None)
+            .await,
+        "twice",
+    );
+    let mut backwards = v1.clone();
+    backwards.valid_to = NaiveDate::from_ymd_opt(2026, 1, 1);
+    invalid(store.kb_save(&good, &[backwards], 0, None).await, "dates");
+    let mut too_far = good.clone();
+    too_far.published = Some(2);
+    invalid(
+        store
+            .kb_save(&too_far, std::slice::from_ref(&v1), 0, None)
+            .await,
+        "published",
+    );
+    let mut no_unit = good.clone();
+    no_unit.unit = String::new();
+    invalid(store.kb_save(&no_unit, &[], 1, None).await, "empty unit");
+    let bad_audit = AuditRow {
+        id: 0,
+        at: at(0),
+        user_id: "zhang".into(),
+        action: String::new(),
+        order_no: None,
+        detail: String::new(),
+    };
+    invalid(
+        store
+            .kb_save(&good, std::slice::from_ref(&v1), 0, Some(&bad_audit))
+            .await,
+        "audit",
+    );
+    assert!(store.kb_entry(id).await.expect("entry").is_none());
+    assert_eq!(kb_entry_count(&db.url, "kb_versions").await, 0);
+    assert_eq!(kb_entry_count(&db.url, "audit_log").await, 0);
+
+    // An update out of step with a version stored before (the summary still names version 1's
+    // title though version 2 is handed over) rolls back the version it wrote.
+    store
+        .kb_save(&good, std::slice::from_ref(&v1), 0, None)
+        .await
+        .expect("create");
+    let v2 = kb_version(id, 2, "draft", 10);
+    let stale_summary = KbEntryRow {
+        state: "draft".into(),
+        ..good.clone()
+    };
+    invalid(
+        store
+            .kb_save(&stale_summary, std::slice::from_ref(&v2), 1, None)
+            .await,
+        "summary of version 1",
+    );
+    let mut v3 = kb_version(id, 3, "draft", 10);
+    v3.title = good.title.clone();
+    invalid(
+        store
+            .kb_save(&good, std::slice::from_ref(&v3), 1, None)
+            .await,
+        "gap after 1",
+    );
+    assert_eq!(
+        store.kb_entry(id).await.expect("entry").expect("kept").rev,
+        1
+    );
+    assert_eq!(store.kb_versions(id).await.expect("versions"), [v1]);
+}
+
+/// A create of an id that exists is a conflict, and leaves the stored entry as it was.
+async fn kb_create_of_an_existing_id_conflicts(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let first = kb_put(&store, "KB-1", |_| {}).await;
+    let mut v = kb_version("KB-1", 1, "draft", 50);
+    v.title = "抢先创建".into();
+    let entry = kb_summary(std::slice::from_ref(&v), None, 50);
+    assert_eq!(
+        store.kb_save(&entry, &[v], 0, None).await.expect("save"),
+        KbSaved::Conflict
+    );
+    assert_eq!(store.kb_entry("KB-1").await.expect("entry"), Some(first));
+    assert_eq!(
+        store.kb_versions("KB-1").await.expect("versions"),
+        [kb_version("KB-1", 1, "draft", 0)]
+    );
+}
+
+/// A save computed from an older rev (or of an entry that is not there) is a conflict and
+/// writes nothing: neither the summary, nor the versions, nor the audit entry.
+async fn kb_save_with_a_stale_rev_conflicts_and_writes_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let id = "KB-1";
+    kb_put(&store, id, |_| {}).await;
+    let mut v1 = kb_version(id, 1, "in_review", 10);
+    let summary = kb_summary(std::slice::from_ref(&v1), None, 10);
+    assert_eq!(
+        store
+            .kb_save(&summary, std::slice::from_ref(&v1), 1, None)
+            .await
+            .expect("save"),
+        KbSaved::Saved { rev: 2 }
+    );
+    let before = store.kb_entry(id).await.expect("entry");
+    let versions_before = store.kb_versions(id).await.expect("versions");
+    v1.state = "published".into();
+    v1.body = "过时的修改".into();
+    let stale = kb_summary(std::slice::from_ref(&v1), Some(1), 20);
+    let audit = AuditRow {
+        id: 0,
+        at: at(20),
+        user_id: "li".into(),
+        action: "kb.approve".into(),
+        order_no: None,
+        detail: String::new(),
+    };
+    for expected in [1, 3, 100] {
+        assert_eq!(
+            store
+                .kb_save(&stale, std::slice::from_ref(&v1), expected, Some(&audit))
+                .await
+                .expect("save"),
+            KbSaved::Conflict,
+            "rev {expected}"
+        );
+    }
+    assert_eq!(store.kb_entry(id).await.expect("entry"), before);
+    assert_eq!(
+        store.kb_versions(id).await.expect("versions"),
+        versions_before
+    );
+    assert_eq!(kb_entry_count(&db.url, "audit_log").await, 0);
+    // An update of an entry that does not exist.
+    let mut ghost = stale.clone();
+    ghost.id = "KB-404".into();
+    let mut ghost_version = v1.clone();
+    ghost_version.entry_id = "KB-404".into();
+    assert_eq!(
+        store
+            .kb_save(&ghost, &[ghost_version], 1, None)
+            .await
+            .expect("save"),
+        KbSaved::Conflict
+    );
+    assert!(store.kb_entry("KB-404").await.expect("entry").is_none());
+    assert_eq!(kb_entry_count(&db.url, "kb_versions").await, 1);
+    let err = store
+        .kb_save(&stale, std::slice::from_ref(&v1), -1, None)
+        .await
+        .expect_err("negative rev");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+}
+
+/// Two editors save the same entry from the same rev at once, on two pools: exactly one wins,
+/// the other learns it, and the stored entry and version are the winner's.
+async fn kb_concurrent_saves_exactly_one_wins(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let other = Store::connect(&db.url).await.expect("connect");
+    let id = "KB-1";
+    kb_put(&store, id, |_| {}).await;
+    for round in 1..=10_i64 {
+        let mut va = kb_version(id, 1, "draft", round);
+        va.title = format!("甲的第{round}次修改");
+        let mut vb = va.clone();
+        vb.title = format!("乙的第{round}次修改");
+        let a = kb_summary(std::slice::from_ref(&va), None, round);
+        let b = kb_summary(std::slice::from_ref(&vb), None, round);
+        let (ra, rb) = tokio::join!(
+            store.kb_save(&a, std::slice::from_ref(&va), round, None),
+            other.kb_save(&b, std::slice::from_ref(&vb), round, None)
+        );
+        let (winner, winner_version) = match (ra.expect("save a"), rb.expect("save b")) {
+            (KbSaved::Saved { rev }, KbSaved::Conflict) => {
+                assert_eq!(rev, round + 1);
+                (a, va)
+            }
+            (KbSaved::Conflict, KbSaved::Saved { rev }) => {
+                assert_eq!(rev, round + 1);
+                (b, vb)
+            }
+            (ra, rb) => panic!("round {round}: exactly one must win: {ra:?} / {rb:?}"),
+        };
+        let stored = store.kb_entry(id).await.expect("entry").expect("stored");
+        assert_eq!(stored.rev, round + 1);
+        assert_eq!(stored.title, winner.title);
+        assert_eq!(
+            store.kb_versions(id).await.expect("versions"),
+            [winner_version]
+        );
+    }
+}
+
+fn kb_ids(rows: &[KbEntryRow]) -> Vec<&str> {
+    rows.iter().map(|r| r.id.as_str()).collect()
+}
+
+/// Listings by unit, state, kind and category (a category and those under it, not a sibling
+/// sharing its first characters), every filter together, and pages by id that neither repeat
+/// nor skip.
+async fn kb_list_filters_category_prefix_and_keyset_pages(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    // (id, unit, state, kind, category)
+    let rows = [
+        ("KB-01", "市住建局", "published", "hot_topic", "城乡建设"),
+        ("KB-02", "市住建局", "draft", "guide", "城乡建设/供暖"),
+        (
+            "KB-03",
+            "市住建局",
+            "published",
+            "hot_topic",
+            "城乡建设/供暖/缴费",
+        ),
+        ("KB-04", "市住建局", "published", "policy", "城乡建设局"),
+        ("KB-05", "市教育局", "published", "hot_topic", "教育/入学"),
+        (
+            "KB-06",
+            "市教育局",
+            "in_review",
+            "hot_topic",
+            "城乡建设/物业",
+        ),
+        ("KB-07", "市住建局", "published", "hot_topic", "城乡建设0"),
+        ("KB-08", "市住建局", "published", "hot_topic", "城乡建设_%"),
+    ];
+    for (id, unit, state, kind, category) in rows {
+        kb_put(&store, id, |v| {
+            v.unit = unit.into();
+            v.state = state.into();
+            v.kind = kind.into();
+            v.category = category.into();
+        })
+        .await;
+    }
+    let list = |q: KbQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .kb_list(&KbQuery { limit: 100, ..q })
+                .await
+                .expect("list")
+        }
+    };
+    let all = list(KbQuery::default()).await;
+    assert_eq!(kb_ids(&all).len(), 8);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert_eq!(
+        kb_ids(
+            &list(KbQuery {
+                unit: Some("市教育局".into()),
+                ..KbQuery::default()
+            })
+            .await
+        ),
+        ["KB-05", "KB-06"]
+    );
+    assert_eq!(
+        kb_ids(
+            &list(KbQuery {
+                state: Some("draft".into()),
+                ..KbQuery::default()
+            })
+            .await
+        ),
+        ["KB-02"]
+    );
+    assert_eq!(
+        kb_ids(
+            &list(KbQuery {
+                kind: Some("policy".into()),
+                ..KbQuery::default()
+            })
+            .await
+        ),
+        ["KB-04"]
+    );
+    let under = |prefix: &str| KbQuery {
+        category_prefix: Some(prefix.into()),
+        ..KbQuery::default()
+    };
+    assert_eq!(
+        kb_ids(&list(under("城乡建设")).await),
+        ["KB-01", "KB-02", "KB-03", "KB-06"],
+        "not 城乡建设局, 城乡建设0 or 城乡建设_%"
+    );
+    assert_eq!(
+        kb_ids(&list(under("城乡建设/")).await),
+        ["KB-01", "KB-02", "KB-03", "KB-06"]
+    );
+    assert_eq!(
+        kb_ids(&list(under("城乡建设/供暖")).await),
+        ["KB-02", "KB-03"]
+    );
+    assert_eq!(
+        kb_ids(&list(under("城乡建设/供")).await),
+        Vec::<&str>::new()
+    );
+    assert_eq!(kb_ids(&list(under("城乡建设_%")).await), ["KB-08"]);
+    assert_eq!(kb_ids(&list(under("城乡")).await), Vec::<&str>::new());
+    assert_eq!(kb_ids(&list(under("")).await).len(), 8);
+    assert_eq!(
+        kb_ids(
+            &list(KbQuery {
+                unit: Some("市住建局".into()),
+                state: Some("published".into()),
+                kind: Some("hot_topic".into()),
+                category_prefix: Some("城乡建设".into()),
+                ..KbQuery::default()
+            })
+            .await
+        ),
+        ["KB-01", "KB-03"]
+    );
+    // Pages of 3 by keyset, with an entry created meanwhile before the cursor: it does not
+    // shift the pages after it.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .kb_list(&KbQuery {
+                after_id: after.clone(),
+                limit: 3,
+                ..KbQuery::default()
+            })
+            .await
+            .expect("page");
+        assert!(page.len() <= 3);
+        if page.is_empty() {
+            break;
+        }
+        if seen.is_empty() {
+            kb_put(&store, "KB-00", |_| {}).await;
+        }
+        seen.extend(kb_ids(&page).into_iter().map(str::to_owned));
+        after = page.last().map(|r| r.id.clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            "KB-01", "KB-02", "KB-03", "KB-04", "KB-05", "KB-06", "KB-07", "KB-08"
+        ]
+    );
+    assert!(
+        store
+            .kb_list(&KbQuery::default())
+            .await
+            .expect("list")
+            .is_empty(),
+        "limit 0"
+    );
+}
+
+/// kb_published lists the version in force of each entry that has one, not the newest
+/// version, by entry id and page by page.
+async fn kb_published_lists_only_versions_in_force_by_page(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    kb_put(&store, "KB-1", |v| v.state = "published".into()).await;
+    kb_put(&store, "KB-2", |_| {}).await;
+    kb_put(&store, "KB-3", |v| v.state = "published".into()).await;
+    kb_put(&store, "KB-4", |v| v.state = "in_review".into()).await;
+    kb_put(&store, "KB-5", |v| v.state = "published".into()).await;
+    // KB-3 gets a second version, in review: version 1 stays the one in force.
+    let v1 = kb_version("KB-3", 1, "published", 0);
+    let v2 = kb_version("KB-3", 2, "in_review", 10);
+    let summary = kb_summary(&[v1.clone(), v2.clone()], Some(1), 10);
+    store
+        .kb_save(&summary, std::slice::from_ref(&v2), 1, None)
+        .await
+        .expect("second version");
+    // KB-5 is retired: nothing in force.
+    let retired = kb_version("KB-5", 1, "retired", 20);
+    store
+        .kb_save(
+            &kb_summary(std::slice::from_ref(&retired), None, 20),
+            &[retired],
+            1,
+            None,
+        )
+        .await
+        .expect("retire");
+    let keys = |rows: &[KbVersionRow]| {
+        rows.iter()
+            .map(|v| (v.entry_id.clone(), v.n, v.state.clone()))
+            .collect::<Vec<_>>()
+    };
+    let all = store.kb_published(None, 100).await.expect("published");
+    assert_eq!(
+        keys(&all),
+        [
+            ("KB-1".to_owned(), 1, "published".to_owned()),
+            ("KB-3".to_owned(), 1, "published".to_owned()),
+        ]
+    );
+    assert_eq!(all[1], v1);
+    let first = store.kb_published(None, 1).await.expect("page");
+    assert_eq!(keys(&first), keys(&all[..1]));
+    let second = store.kb_published(Some("KB-1"), 1).await.expect("page");
+    assert_eq!(keys(&second), keys(&all[1..]));
+    assert!(
+        store
+            .kb_published(Some("KB-3"), 1)
+            .await
+            .expect("page")
+            .is_empty()
+    );
+    assert!(store.kb_published(None, 0).await.expect("page").is_empty());
+}
+
+/// The fingerprint differs after every save and every import, also from one seen before; a
+/// refused or conflicting save and a link leave it.
+async fn kb_fingerprint_changes_on_every_write(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let mut seen = HashSet::new();
+    let mut fingerprint = store.kb_fingerprint().await.expect("fingerprint");
+    assert!(seen.insert(fingerprint.clone()));
+    let mut changed = |now: String, what: &str| {
+        assert!(seen.insert(now.clone()), "{what}: {now} seen before");
+    };
+    let v = kb_put(&store, "KB-1", |_| {}).await;
+    fingerprint = store.kb_fingerprint().await.expect("fingerprint");
+    changed(fingerprint.clone(), "create");
+    for rev in 1..=3 {
+        let mut v1 = kb_version("KB-1", 1, "draft", rev);
+        v1.body = format!("第{rev}次修改");
+        let entry = kb_summary(std::slice::from_ref(&v1), None, rev);
+        store.kb_save(&entry, &[v1], rev, None).await.expect("save");
+        fingerprint = store.kb_fingerprint().await.expect("fingerprint");
+        changed(fingerprint.clone(), "save");
+    }
+    let fresh = kb_version("KB-2", 1, "published", 5);
+    store
+        .kb_import(
+            &[(
+                kb_summary(std::slice::from_ref(&fresh), Some(1), 5),
+                vec![fresh],
+            )],
+            None,
+        )
+        .await
+        .expect("import");
+    fingerprint = store.kb_fingerprint().await.expect("fingerprint");
+    changed(fingerprint.clone(), "import");
+    // What writes no entry leaves it.
+    let stale = kb_summary(&[kb_version("KB-1", 1, "draft", 0)], None, 0);
+    assert_eq!(
+        store.kb_save(&stale, &[], v.rev, None).await.expect("save"),
+        KbSaved::Conflict
+    );
+    let link = KbLinkRow {
+        order_no: "YC20261201-000001".into(),
+        entry_id: "KB-2".into(),
+        version: 1,
+        agent: "1001".into(),
+        at: at(6),
+    };
+    assert!(store.kb_link(&link).await.expect("link"));
+    assert_eq!(
+        store.kb_fingerprint().await.expect("fingerprint"),
+        fingerprint
+    );
+}
+
+/// An import creates every entry with its versions or, if one id is taken (or named twice),
+/// none; the error names the id.
+async fn kb_import_is_all_or_nothing(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let existing = kb_put(&store, "KB-0003", |_| {}).await;
+    let batch = |ids: &[&str]| {
+        ids.iter()
+            .map(|id| {
+                let versions = vec![
+                    kb_version(id, 1, "superseded", 1),
+                    kb_version(id, 2, "published", 2),
+                ];
+                (kb_summary(&versions, Some(2), 2), versions)
+            })
+            .collect::<Vec<_>>()
+    };
+    let audit = AuditRow {
+        id: 0,
+        at: at(2),
+        user_id: "admin".into(),
+        action: "kb.import".into(),
+        order_no: None,
+        detail: "导入".into(),
+    };
+    let err = store
+        .kb_import(
+            &batch(&["KB-0001", "KB-0002", "KB-0003", "KB-0004"]),
+            Some(&audit),
+        )
+        .await
+        .expect_err("KB-0003 exists");
+    assert!(
+        matches!(&err, StoreError::Exists { key, .. } if key == "KB-0003"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("KB-0003"), "{err}");
+    let err = store
+        .kb_import(&batch(&["KB-0005", "KB-0006", "KB-0005"]), None)
+        .await
+        .expect_err("KB-0005 twice");
+    assert!(
+        matches!(&err, StoreError::Exists { key, .. } if key == "KB-0005"),
+        "{err}"
+    );
+    // A bad row anywhere: nothing either.
+    let mut bad = batch(&["KB-0007", "KB-0008"]);
+    bad[1].1[0].entry_id = "KB-0009".into();
+    let err = store.kb_import(&bad, None).await.expect_err("bad row");
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("KB-0008")),
+        "{err}"
+    );
+    assert_eq!(kb_entry_count(&db.url, "kb_entries").await, 1);
+    assert_eq!(kb_entry_count(&db.url, "kb_versions").await, 1);
+    assert_eq!(kb_entry_count(&db.url, "audit_log").await, 0);
+    assert_eq!(
+        store.kb_entry("KB-0003").await.expect("entry"),
+        Some(existing)
+    );
+
+    let good = batch(&["KB-0001", "KB-0002", "KB-0004"]);
+    assert_eq!(
+        store.kb_import(&good, Some(&audit)).await.expect("import"),
+        3
+    );
+    for (entry, versions) in &good {
+        let stored = store
+            .kb_entry(&entry.id)
+            .await
+            .expect("entry")
+            .expect("stored");
+        assert_eq!(
+            stored,
+            KbEntryRow {
+                rev: 1,
+                hits: 0,
+                ..entry.clone()
+            }
+        );
+        assert_eq!(
+            &store.kb_versions(&entry.id).await.expect("versions"),
+            versions
+        );
+    }
+    assert_eq!(kb_entry_count(&db.url, "audit_log").await, 1);
+    assert_eq!(store.kb_import(&[], None).await.expect("empty"), 0);
+}
+
+fn kb_link_row(order: u32, entry: &str, ms: i64) -> KbLinkRow {
+    KbLinkRow {
+        order_no: no(order),
+        entry_id: entry.into(),
+        version: 1,
+        agent: "1001".into(),
+        at: at(ms),
+    }
+}
+
+/// A link is stored once per order and entry; only the first counts a hit. An unknown entry or
+/// version is an error and stores nothing.
+async fn kb_link_is_idempotent_and_counts_hits(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    kb_put(&store, "KB-1", |v| v.state = "published".into()).await;
+    kb_put(&store, "KB-2", |v| v.state = "published".into()).await;
+    let first = kb_link_row(1, "KB-1", 10);
+    assert!(store.kb_link(&first).await.expect("link"));
+    // Again, later and by someone else: not new, and the first link stays as it was.
+    let again = KbLinkRow {
+        agent: "1002".into(),
+        at: at(20),
+        ..first.clone()
+    };
+    assert!(!store.kb_link(&again).await.expect("link again"));
+    assert!(!store.kb_link(&first).await.expect("link again"));
+    let second = kb_link_row(1, "KB-2", 15);
+    assert!(store.kb_link(&second).await.expect("link"));
+    assert!(
+        store
+            .kb_link(&kb_link_row(2, "KB-1", 30))
+            .await
+            .expect("link")
+    );
+    assert_eq!(
+        store.kb_links_of_order(&no(1)).await.expect("links"),
+        [first.clone(), second]
+    );
+    assert!(
+        store
+            .kb_links_of_order(&no(9))
+            .await
+            .expect("links")
+            .is_empty()
+    );
+    let hits = |id: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .kb_entry(id)
+                .await
+                .expect("entry")
+                .expect("stored")
+                .hits
+        }
+    };
+    assert_eq!(hits("KB-1").await, 2);
+    assert_eq!(hits("KB-2").await, 1);
+    // The hits survive a save (the summary's value is not used).
+    let v = kb_version("KB-1", 1, "published", 40);
+    let saved = store
+        .kb_save(
+            &kb_summary(std::slice::from_ref(&v), Some(1), 40),
+            &[v],
+            1,
+            None,
+        )
+        .await
+        .expect("save");
+    assert_eq!(saved, KbSaved::Saved { rev: 2 });
+    assert_eq!(hits("KB-1").await, 2);
+
+    for bad in [
+        kb_link_row(3, "KB-404", 50),
+        KbLinkRow {
+            version: 2,
+            ..kb_link_row(3, "KB-1", 50)
+        },
+    ] {
+        let err = store.kb_link(&bad).await.expect_err("unknown");
+        assert!(
+            matches!(&err, StoreError::Invalid(m) if m.contains(&bad.entry_id)),
+            "{err}"
+        );
+    }
+    let err = store
+        .kb_link(&KbLinkRow {
+            order_no: String::new(),
+            ..first
+        })
+        .await
+        .expect_err("no order");
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert!(
+        store
+            .kb_links_of_order(&no(3))
+            .await
+            .expect("links")
+            .is_empty()
+    );
+    assert_eq!(kb_entry_count(&db.url, "kb_links").await, 3);
+    assert_eq!(hits("KB-1").await, 2);
+}
+
+/// The most linked entries of a period: counted over links in [from, to) only, most first, ties
+/// by id, cut at the limit, with the entry's current title.
+async fn kb_top_hits_most_linked_in_range(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    for id in ["KB-A", "KB-B", "KB-C", "KB-D"] {
+        kb_put(&store, id, |v| {
+            v.state = "published".into();
+            v.title = format!("{id}的问题");
+        })
+        .await;
+    }
+    // (order, entry, at)
+    let links = [
+        (1, "KB-B", 1_000),
+        (2, "KB-B", 1_500),
+        (3, "KB-B", 2_999),
+        (1, "KB-C", 1_000),
+        (2, "KB-C", 2_000),
+        (4, "KB-A", 1_200),
+        (5, "KB-A", 1_300),
+        // Outside the period: before and at its end.
+        (6, "KB-A", 999),
+        (7, "KB-A", 3_000),
+        (8, "KB-D", 3_000),
+        (9, "KB-D", 500),
+    ];
+    for (order, entry, ms) in links {
+        assert!(
+            store
+                .kb_link(&kb_link_row(order, entry, ms))
+                .await
+                .expect("link")
+        );
+    }
+    let top = store
+        .kb_top_hits(at(1_000), at(3_000), 10)
+        .await
+        .expect("top");
+    assert_eq!(
+        top,
+        [
+            ("KB-B".to_owned(), "KB-B的问题".to_owned(), 3),
+            ("KB-A".to_owned(), "KB-A的问题".to_owned(), 2),
+            ("KB-C".to_owned(), "KB-C的问题".to_owned(), 2),
+        ]
+    );
+    assert_eq!(
+        store
+            .kb_top_hits(at(1_000), at(3_000), 2)
+            .await
+            .expect("top"),
+        top[..2]
+    );
+    assert_eq!(
+        store.kb_top_hits(at(0), at(10_000), 1).await.expect("top"),
+        [("KB-A".to_owned(), "KB-A的问题".to_owned(), 4)]
+    );
+    assert!(
+        store
+            .kb_top_hits(at(5_000), at(6_000), 10)
+            .await
+            .expect("top")
+            .is_empty()
+    );
+    assert!(
+        store
+            .kb_top_hits(at(0), at(10_000), 0)
+            .await
+            .expect("top")
+            .is_empty()
+    );
+}
+
+/// The knowledge base's figures over the answered calls of a period: answered on the spot
+/// (an event of the step the service names), linked to an entry, both.
+async fn kb_kpis_count_answered_on_spot_and_linked(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    kb_put(&store, "KB-1", |v| v.state = "published".into()).await;
+    kb_put(&store, "KB-2", |v| v.state = "published".into()).await;
+    /// (n, created, owner, answered on the spot, links)
+    type Seeded = (
+        u32,
+        i64,
+        Option<&'static str>,
+        bool,
+        &'static [&'static str],
+    );
+    let orders: [Seeded; 8] = [
+        (1, 1_000, Some("1001"), true, &["KB-1", "KB-2"]),
+        (2, 1_100, Some("1001"), true, &[]),
+        (3, 1_200, Some("1002"), false, &["KB-1"]),
+        (4, 1_300, Some("1002"), false, &[]),
+        (5, 2_999, Some("1003"), true, &["KB-2"]),
+        // No owner: not an answered call.
+        (6, 1_500, None, true, &["KB-1"]),
+        // Outside the period: before and at its end.
+        (7, 999, Some("1001"), true, &["KB-1"]),
+        (8, 3_000, Some("1001"), true, &["KB-1"]),
+    ];
+    for (n, created, owner, on_spot, links) in orders {
+        put_order(&store, n, created, |r| r.owner = owner.map(str::to_owned)).await;
+        if on_spot {
+            let mut base = order_row(&no(n), &format!("call-{n}"), created);
+            base.owner = owner.map(str::to_owned);
+            let done = OrderRow {
+                status: "closed".into(),
+                updated_at: at(created + 10),
+                version: 2,
+                ..base
+            };
+            store
+                .append_event(
+                    &done,
+                    &event_row(&no(n), 2, "answered_on_spot", created + 10),
+                    1,
+                )
+                .await
+                .expect("append");
+        }
+        for entry in links {
+            assert!(
+                store
+                    .kb_link(&kb_link_row(n, entry, created + 5))
+                    .await
+                    .expect("link")
+            );
+        }
+    }
+    // A step whose name merely starts with the on-the-spot step's is another step.
+    put_order(&store, 9, 1_400, |_| {}).await;
+    let other = OrderRow {
+        status: "drafted".into(),
+        updated_at: at(1_410),
+        version: 2,
+        ..order_row(&no(9), "call-9", 1_400)
+    };
+    store
+        .append_event(
+            &other,
+            &event_row(&no(9), 2, "answered_on_spot_later", 1_410),
+            1,
+        )
+        .await
+        .expect("append");
+    assert_eq!(
+        store
+            .kb_kpis(at(1_000), at(3_000), "answered_on_spot")
+            .await
+            .expect("kpis"),
+        KbKpiCounts {
+            orders: 6,
+            answered_on_spot: 3,
+            kb_linked: 3,
+            kb_answered: 2,
+        }
+    );
+    assert_eq!(
+        store
+            .kb_kpis(at(1_000), at(3_000), "no_such_step")
+            .await
+            .expect("kpis"),
+        KbKpiCounts {
+            orders: 6,
+            answered_on_spot: 0,
+            kb_linked: 3,
+            kb_answered: 0,
+        }
+    );
+    assert_eq!(
+        store
+            .kb_kpis(at(5_000), at(6_000), "answered_on_spot")
+            .await
+            .expect("kpis"),
+        KbKpiCounts::default()
+    );
 }
