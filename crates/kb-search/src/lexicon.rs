@@ -136,6 +136,14 @@ impl Lexicon {
         self
     }
 
+    /// Adds the words of another dictionary file (the configuration's `kb.dictionary`); a bad
+    /// line is named with its number in that file.
+    pub fn with_dictionary(mut self, dictionary: &str) -> Result<Self, SearchError> {
+        let more = Lexicon::parse(dictionary, "")?;
+        self.words.extend(more.words);
+        Ok(self)
+    }
+
     /// The repo's dictionary (`config/kb/dict.txt`) and synonyms (`config/kb/synonyms.txt`).
     pub fn default_set() -> Lexicon {
         const DICT: &str = include_str!("../../../config/kb/dict.txt");

@@ -80,3 +80,23 @@ fn the_repos_files_parse() {
     assert_eq!(parsed.sizes(), Lexicon::default_set().sizes());
     assert!(parsed.sizes().0 > 0 && parsed.sizes().1 > 0);
 }
+
+#[test]
+fn a_config_dictionary_adds_words_and_names_its_own_bad_lines() {
+    let base = Lexicon::parse("盐湖区 1000 ns\n", "暖气 供暖\n").expect("lexicon");
+    let more = base
+        .clone()
+        .with_dictionary("# 本市新增\n关公大道 50 ns\n")
+        .expect("more");
+    assert_eq!(more.sizes(), (2, 1));
+    match base.with_dictionary("关公大道 50 ns\n\n解州镇 many\n") {
+        Err(SearchError::Lexicon { file, line, .. }) => {
+            assert_eq!(
+                (file, line),
+                (LexiconFile::Dictionary, 3),
+                "its own line number"
+            )
+        }
+        other => panic!("expected a lexicon error, got {other:?}"),
+    }
+}
