@@ -6,6 +6,8 @@ mod acd_api;
 mod acd_store;
 mod embedded;
 mod http;
+mod kb_api;
+mod kb_rt;
 mod orders_api;
 mod orders_rt;
 mod settings;
@@ -164,6 +166,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         config_users.clone(),
         loaded.database_url.clone(),
     );
+    let kb = kb_rt::KbRuntime::start(loaded.kb.clone(), orders.service.clone());
     let token_ttl = loaded.orders.token_ttl;
     let (sink, mut records) = hotline_sip::RecordSink::new();
     let forward_stop = tokio_util::sync::CancellationToken::new();
@@ -219,6 +222,8 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         token_ttl,
         sessions: std::sync::Arc::new(orders_api::Sessions::default()),
         config_users,
+        kb: kb.service.clone(),
+        kb_suggestions: loaded.kb.suggestions,
     };
     let guard = acd_api::Guard {
         orders: orders_state.clone(),
@@ -258,6 +263,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     sip.shutdown(Duration::from_secs(5)).await;
     forward_stop.cancel();
     forward.await.ok();
+    kb.stop().await;
     orders.stop().await;
     match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {
         Ok(Ok(())) => info!("call records flushed"),

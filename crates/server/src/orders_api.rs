@@ -36,6 +36,10 @@ pub struct OrdersState {
     pub sessions: std::sync::Arc<Sessions>,
     /// The config file's users with their hashes.
     pub config_users: std::sync::Arc<Vec<ConfigUser>>,
+    /// The knowledge base, once its database and index are ready.
+    pub kb: std::sync::Arc<tokio::sync::OnceCell<hotline_knowledge::KbService>>,
+    /// Suggestions per request unless the agent asks for fewer (`kb.suggestions`).
+    pub kb_suggestions: usize,
 }
 
 /// A user of the config file, for log-in while the database is away.
@@ -241,8 +245,9 @@ pub fn router(state: OrdersState) -> Router {
         )
         .route("/api/users", get(list_users).post(add_user))
         .route("/api/outbox", get(outbox))
+        .merge(crate::kb_api::routes())
         .route("/api/openapi.json", get(openapi_json))
-        .merge(Scalar::with_url("/api/docs", ApiDoc::openapi()))
+        .merge(Scalar::with_url("/api/docs", api_doc()))
         .with_state(state)
 }
 
@@ -285,15 +290,22 @@ pub fn router(state: OrdersState) -> Router {
 )]
 struct ApiDoc;
 
+/// One document for the whole API: the work orders' routes and the knowledge base's.
+fn api_doc() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::kb_api::KbDoc::openapi());
+    doc
+}
+
 async fn openapi_json() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(api_doc())
 }
 
 // ---- errors -------------------------------------------------------------------------------
 
 /// Every error: what was wrong.
 #[derive(Serialize, ToSchema)]
-struct ApiError {
+pub(crate) struct ApiError {
     error: String,
 }
 
@@ -346,10 +358,10 @@ impl From<hotline_store::StoreError> for Failure {
     }
 }
 
-type ApiResult<T> = Result<T, Failure>;
+pub(crate) type ApiResult<T> = Result<T, Failure>;
 
 /// A JSON body whose rejection is our error shape (422 with what serde said).
-struct Body<T>(T);
+pub(crate) struct Body<T>(pub(crate) T);
 
 impl<S, T> axum::extract::FromRequest<S> for Body<T>
 where
@@ -366,7 +378,7 @@ where
 }
 
 /// Query strings likewise.
-struct Q<T>(T);
+pub(crate) struct Q<T>(pub(crate) T);
 
 impl<S, T> FromRequestParts<S> for Q<T>
 where
@@ -385,7 +397,7 @@ where
 // ---- who is calling -----------------------------------------------------------------------
 
 /// The authenticated caller and their token.
-struct Caller(Principal, String);
+pub(crate) struct Caller(pub(crate) Principal, String);
 
 impl FromRequestParts<OrdersState> for Caller {
     type Rejection = Failure;
@@ -404,13 +416,13 @@ fn bearer(h: &HeaderMap) -> Option<String> {
 }
 
 impl Caller {
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             id: self.0.user.clone(),
             role: self.0.role.clone(),
         }
     }
-    fn center(&self) -> ApiResult<()> {
+    pub(crate) fn center(&self) -> ApiResult<()> {
         if self.0.is_center() {
             Ok(())
         } else {
@@ -958,12 +970,24 @@ async fn kpis(State(s): State<OrdersState>, c: Caller, Q(p): Q<KpiParams>) -> Ap
         all = per.get(mine).cloned().unwrap_or_default();
     }
     match p.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(json!({
-            "from": p.from, "to": p.to,
-            "units": per.iter().map(|(u, k)| (u.clone(), kpi_json(k))).collect::<BTreeMap<_, _>>(),
-            "center": kpi_json(&all),
-        }))
-        .into_response()),
+        "json" => {
+            // The knowledge base's share (A4): the center's figure, not a unit's.
+            let knowledge = match s.kb.get() {
+                Some(kb) if c.0.is_center() => Some(
+                    kb.kpis(day_start(p.from)?, day_end(p.to)?, 10)
+                        .await
+                        .map_err(Failure::from)?,
+                ),
+                _ => None,
+            };
+            Ok(Json(json!({
+                "from": p.from, "to": p.to,
+                "units": per.iter().map(|(u, k)| (u.clone(), kpi_json(k))).collect::<BTreeMap<_, _>>(),
+                "center": kpi_json(&all),
+                "knowledge": knowledge,
+            }))
+            .into_response())
+        }
         "csv" => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -16,6 +16,7 @@ pub struct Loaded {
     pub spool_dir: String,
     pub log_filter: String,
     pub orders: OrdersSetup,
+    pub kb: KbSetup,
     agents: usize,
     lines: usize,
 }
@@ -332,6 +333,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         media: media_setup(&loaded, &source)?,
         acd: c.ivr.enabled.then(|| acd_setup(c)),
     };
+    let kb = kb_setup(c, loaded.config_file.as_deref(), &source)?;
     Ok(Loaded {
         source,
         sip,
@@ -340,8 +342,55 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         spool_dir: c.database.spool_dir.display().to_string(),
         log_filter: c.log.filter.clone(),
         orders: orders_setup(c, &loaded.hotlines),
+        kb,
         agents: c.agents.len(),
         lines: loaded.hotlines.lines().len(),
+    })
+}
+
+/// The knowledge base's index and words, from `[kb]`.
+#[derive(Clone)]
+pub struct KbSetup {
+    /// None: the index is kept in memory.
+    pub index_dir: Option<PathBuf>,
+    /// The shipped dictionary and synonyms with the config's additions, checked at load.
+    pub lexicon: hotline_kb_search::Lexicon,
+    /// Load the shipped sample into an empty knowledge base (always so with the embedded
+    /// defaults: the demo has something to search).
+    pub load_sample: bool,
+    pub suggestions: usize,
+}
+
+fn kb_setup(
+    c: &hotline_config::Config,
+    config_file: Option<&Path>,
+    source: &str,
+) -> Result<KbSetup, Vec<String>> {
+    let k = &c.kb;
+    let extra = match config_path(config_file, &k.dictionary) {
+        None => None,
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(&p).map_err(|e| {
+                vec![format!(
+                    "{source}: kb.dictionary: cannot read {}: {e}",
+                    p.display()
+                )]
+            })?,
+        )),
+    };
+    let lexicon = hotline_kb_search::Lexicon::default_set();
+    let lexicon = match extra {
+        None => lexicon,
+        Some((name, text)) => lexicon
+            .with_dictionary(&text)
+            .map_err(|e| vec![format!("{name}: {e}")])?,
+    };
+    Ok(KbSetup {
+        index_dir: (!k.index_dir.as_os_str().is_empty()).then(|| k.index_dir.clone()),
+        lexicon: lexicon.with_groups(k.synonyms.clone()),
+        load_sample: k.load_sample || config_file.is_none(),
+        suggestions: k.suggestions as usize,
     })
 }
 
