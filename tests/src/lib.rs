@@ -5,6 +5,7 @@
 //! first); `HOTLINE_BIN` overrides the path.
 
 pub mod acd;
+pub mod api;
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};

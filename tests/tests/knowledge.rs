@@ -6,8 +6,7 @@
 
 use anyhow::{Context, Result, bail};
 use chrono::{Duration as Days, Utc};
-use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
-use hotline_tests::acd::split_response;
+use hotline_tests::api::{answered, insert_records, login, order_of, req};
 use hotline_tests::{Hotline, http_request_as};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -50,35 +49,6 @@ fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-fn req(
-    hl: &Hotline,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> Result<(u16, Value)> {
-    let (status, body) = split_response(&http_request_as(hl.http, method, path, token, body)?)?;
-    Ok((
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::String(body)),
-    ))
-}
-
-fn login(hl: &Hotline, user: &str, password: &str) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let body = json!({"user": user, "password": password}).to_string();
-        let (code, v) = req(hl, "POST", "/api/auth/login", None, &body)?;
-        match code {
-            200 => return Ok(v["token"].as_str().context("token")?.to_string()),
-            503 | 401 if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(200))
-            }
-            _ => bail!("log-in {user}: {code} {v}"),
-        }
-    }
 }
 
 struct Tokens {
@@ -349,48 +319,6 @@ fn export(hl: &Hotline, token: &str, query: &str, content_type: &str) -> Result<
     Ok(body.to_string())
 }
 
-fn answered(id: &str) -> CallRecord {
-    let at = Utc::now() - Days::minutes(10);
-    let mut b = CallRecordBuilder::arrived(
-        id,
-        format!("{id}@t"),
-        "13812341234",
-        "12345",
-        CallKind::Hotline,
-        at,
-    );
-    b.answered(Some("1001".into()), at + Days::seconds(15));
-    b.ended(EndReason::CallerHangup, 200, at + Days::seconds(120))
-}
-
-/// An order for a call record written straight to the database, once the server drafted it.
-fn order_for(hl: &Hotline, token: &str, id: &str) -> Result<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let store = hotline_store::Store::connect(&hl.db_url).await?;
-        store.insert_call_record(&answered(id)).await?;
-        store.close().await;
-        anyhow::Ok(())
-    })?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, v) = req(hl, "GET", "/api/orders?limit=500", Some(token), "")?;
-        for o in v["orders"].as_array().into_iter().flatten() {
-            let no = o["no"].as_str().context("no")?;
-            let (_, full) = req(hl, "GET", &format!("/api/orders/{no}"), Some(token), "")?;
-            if full["order"]["record"] == id {
-                return Ok(no.to_string());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("no order for record {id}");
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 #[test]
 fn suggestions_while_typing_and_answers_counted_in_the_kpis() -> Result<()> {
     let (hl, t) = start()?;
@@ -416,7 +344,8 @@ fn suggestions_while_typing_and_answers_counted_in_the_kpis() -> Result<()> {
     )?;
     assert_eq!(code, 422);
 
-    let no = order_for(&hl, &t.agent, "kb-1")?;
+    insert_records(&hl, vec![answered("kb-1", "13812341234")])?;
+    let no = order_of(&hl, &t.agent, "kb-1")?;
     let answer = json!({"entry": entry}).to_string();
     let path = format!("/api/orders/{no}/answers");
     let (code, v) = req(&hl, "POST", &path, Some(&t.agent), &answer)?;

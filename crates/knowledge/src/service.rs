@@ -129,22 +129,12 @@ impl KbService {
         let fp = self.store.kb_fingerprint().await?;
         // Read whole before indexing: a database error half-way must not commit half an
         // index (the rebuild replaces everything at once).
-        let mut docs = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.store.kb_published(after.as_deref(), PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.entry_id.clone());
-            let full = page.len() as u32 == PAGE;
-            for r in page {
-                let id = r.entry_id.clone();
-                let v = version(r)?;
-                docs.push(doc(&id, &v));
-            }
-            if !full {
-                break;
-            }
-        }
+        let docs: Vec<Doc> = self
+            .in_force()
+            .await?
+            .iter()
+            .map(|(id, v)| doc(id, v))
+            .collect();
         let index = self.index.clone();
         let stats = blocking(move || index.rebuild(docs, &fp)).await?;
         tracing::info!(entries = self.index.len(), "knowledge-base index rebuilt");
@@ -347,6 +337,17 @@ impl KbService {
 
     /// The versions in force, for an export (the import's formats read them back).
     pub async fn export(&self, unit: Option<&str>) -> Result<Vec<Entry>, KbError> {
+        Ok(self
+            .in_force()
+            .await?
+            .into_iter()
+            .map(|(_, v)| v.entry)
+            .filter(|e| unit.is_none_or(|u| u == e.unit))
+            .collect())
+    }
+
+    /// Every entry's version in force, by entry id, read page by page.
+    async fn in_force(&self) -> Result<Vec<(String, Version)>, KbError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -355,10 +356,8 @@ impl KbService {
             after = Some(last.entry_id.clone());
             let full = page.len() as u32 == PAGE;
             for r in page {
-                let v = version(r)?;
-                if unit.is_none_or(|u| u == v.entry.unit) {
-                    out.push(v.entry);
-                }
+                let id = r.entry_id.clone();
+                out.push((id, version(r)?));
             }
             if !full {
                 break;
