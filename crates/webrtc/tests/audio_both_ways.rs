@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 use common::{BROWSER, SERVER, World, accept, addr, browser, chromium_like};
 use hotline_webrtc::{G711, Leg, LegOutput};
 use str0m::Event;
-use str0m::format::Codec;
-use str0m::media::{Frequency, MediaTime};
 
 const FRAMES: u64 = 50;
 
@@ -37,33 +35,11 @@ fn pcmu_flows_both_ways_byte_for_byte() {
     );
     let connected_after = w.now - start;
 
-    let pt = w
-        .browser
-        .rtc
-        .writer(w.browser.mid)
-        .expect("browser writer")
-        .payload_params()
-        .find(|p| p.spec().codec == Codec::PCMU)
-        .map(|p| p.pt())
-        .expect("PCMU negotiated");
+    let pt = w.browser_pcmu();
     let mut next_frame = w.now;
     for i in 0..FRAMES {
         w.run_until(next_frame.saturating_duration_since(w.now), |_| false);
-        let now = w.now;
-        w.leg
-            .send_audio(&frame(i, 0x55), 160 * i, now)
-            .expect("leg sends");
-        w.browser
-            .rtc
-            .writer(w.browser.mid)
-            .expect("browser writer")
-            .write(
-                pt,
-                now,
-                MediaTime::new(160 * i, Frequency::EIGHT_KHZ),
-                frame(i, 0xAA),
-            )
-            .expect("browser sends");
+        w.send_frames(pt, 160 * i, &frame(i, 0x55), &frame(i, 0xAA));
         next_frame += Duration::from_millis(20);
     }
     w.run_until(Duration::from_millis(500), |_| false);

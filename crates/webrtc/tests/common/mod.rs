@@ -77,8 +77,13 @@ pub struct World {
     pub now: Instant,
     pub browser: Browser,
     pub leg: Leg,
-    /// What the leg put out, but its transmits and timeouts.
+    /// What the leg put out, but its transmits and timeouts, with the simulated time it did.
     pub leg_out: Vec<LegOutput>,
+    pub leg_out_at: Vec<Instant>,
+    /// Real time spent inside the leg's calls, when `measure` is on (the bench's figure; the
+    /// tests leave it off and read no clock).
+    pub measure: bool,
+    pub leg_busy: Duration,
     leg_next: Instant,
     net: VecDeque<InFlight>,
     /// Datagrams the network lost on purpose (none unless `drop_to_leg` is set).
@@ -92,6 +97,9 @@ impl World {
             browser,
             leg,
             leg_out: Vec::new(),
+            leg_out_at: Vec::new(),
+            measure: false,
+            leg_busy: Duration::ZERO,
             leg_next: now,
             net: VecDeque::new(),
             drop_to_leg: 0,
@@ -118,6 +126,14 @@ impl World {
     }
 
     fn drain_leg(&mut self) {
+        let t = self.measure.then(Instant::now);
+        self.drain_leg_unmeasured();
+        if let Some(t) = t {
+            self.leg_busy += t.elapsed();
+        }
+    }
+
+    fn drain_leg_unmeasured(&mut self) {
         loop {
             match self.leg.poll().expect("leg output") {
                 LegOutput::Timeout(t) => {
@@ -135,7 +151,10 @@ impl World {
                     destination,
                     data,
                 }),
-                other => self.leg_out.push(other),
+                other => {
+                    self.leg_out.push(other);
+                    self.leg_out_at.push(self.now);
+                }
             }
         }
     }
@@ -158,9 +177,13 @@ impl World {
                     self.drop_to_leg -= 1;
                     continue;
                 }
+                let t = self.measure.then(Instant::now);
                 self.leg
                     .receive(p.source, p.destination, &p.data, now)
                     .expect("leg takes a datagram");
+                if let Some(t) = t {
+                    self.leg_busy += t.elapsed();
+                }
             } else {
                 let input = Input::Receive(
                     now,
@@ -178,7 +201,44 @@ impl World {
             .rtc
             .handle_input(Input::Timeout(now))
             .expect("browser timeout");
+        let t = self.measure.then(Instant::now);
         self.leg.timeout(now).expect("leg timeout");
+        if let Some(t) = t {
+            self.leg_busy += t.elapsed();
+        }
+    }
+
+    /// Both ends send one 20 ms frame now (the leg through its own call, measured).
+    pub fn send_frames(&mut self, pt: str0m::media::Pt, rtp_time: u64, leg: &[u8], browser: &[u8]) {
+        let now = self.now;
+        let t = self.measure.then(Instant::now);
+        self.leg.send_audio(leg, rtp_time, now).expect("leg sends");
+        if let Some(t) = t {
+            self.leg_busy += t.elapsed();
+        }
+        self.browser
+            .rtc
+            .writer(self.browser.mid)
+            .expect("browser writer")
+            .write(
+                pt,
+                now,
+                str0m::media::MediaTime::new(rtp_time, str0m::media::Frequency::EIGHT_KHZ),
+                browser.to_vec(),
+            )
+            .expect("browser sends");
+    }
+
+    /// The browser's payload type for PCMU, once negotiated.
+    pub fn browser_pcmu(&mut self) -> str0m::media::Pt {
+        self.browser
+            .rtc
+            .writer(self.browser.mid)
+            .expect("browser writer")
+            .payload_params()
+            .find(|p| p.spec().codec == str0m::format::Codec::PCMU)
+            .map(|p| p.pt())
+            .expect("PCMU negotiated")
     }
 
     /// Runs until `done` or `limit` of simulated time has passed.
