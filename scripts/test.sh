@@ -11,6 +11,11 @@ command -v baresip >/dev/null || need+=(baresip)
 command -v dumpcap >/dev/null || need+=(tshark)
 # sox checks the committed prompts' format (scripts/make-prompts.sh --check).
 command -v sox >/dev/null || need+=(sox)
+# Headless Chromium and its WebDriver for the desktop's browser tests, and CJK fonts so the
+# screenshots they save show the Chinese.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@
 
 pub mod acd;
 pub mod api;
+pub mod webdriver;
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -40,9 +40,34 @@ impl State {
 
 pub fn router(state: State) -> Router {
     Router::new()
+        .route("/", get(desk_html))
+        .route("/app.js", get(desk_js))
+        .route("/app.css", get(desk_css))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+// The agent desktop (issue 8): served by the hotline itself, compiled in, no separate server.
+async fn desk_html() -> impl IntoResponse {
+    (
+        [("content-type", "text/html; charset=utf-8")],
+        include_str!("../web/index.html"),
+    )
+}
+
+async fn desk_js() -> impl IntoResponse {
+    (
+        [("content-type", "text/javascript; charset=utf-8")],
+        include_str!("../web/app.js"),
+    )
+}
+
+async fn desk_css() -> impl IntoResponse {
+    (
+        [("content-type", "text/css; charset=utf-8")],
+        include_str!("../web/app.css"),
+    )
 }
 
 async fn metrics(AxState(s): AxState<State>) -> impl IntoResponse {

@@ -1,0 +1,94 @@
+//! The agent desktop in headless Chromium (1366×768) against the running server: a wrong
+//! password says so; the agent logs in, signs in and goes ready with the state shown; typing a
+//! caller's problem brings knowledge-base suggestions with the matched words; a search shows
+//! highlighted results; the typed text survives a reload. Screenshots of each screen go to
+//! `target/screenshots/`.
+
+use anyhow::Result;
+use hotline_tests::webdriver::Browser;
+use hotline_tests::{Hotline, repo_root};
+
+const SETUP: &str = r#"
+[kb]
+load_sample = true
+
+[[users]]
+id = "1001"
+name = "王芳"
+role = "agent"
+password = "agent-pw"
+"#;
+
+fn shot(b: &Browser, name: &str) -> Result<()> {
+    b.screenshot(
+        &repo_root()
+            .join("target/screenshots")
+            .join(format!("{name}.png")),
+    )
+}
+
+#[test]
+fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()> {
+    let hl = Hotline::start(SETUP)?;
+    let b = Browser::start(1366, 768)?;
+    let url = format!("http://{}/", hl.http);
+    b.goto(&url)?;
+    assert_eq!(b.eval("return document.title")?, "12345 坐席工作台");
+    shot(&b, "desktop-1-login")?;
+
+    // A wrong password: the error says so and the form stays.
+    b.type_into("#user", "1001")?;
+    b.type_into("#password", "wrong")?;
+    b.click("#login button[type=submit]")?;
+    let err = b.wait_text("#error", |t| t.contains("登录失败"))?;
+    assert!(err.contains("登录失败"), "{err}");
+    shot(&b, "desktop-2-login-error")?;
+
+    // The users are stored once the database answers; log-in retries until then.
+    let mut logged_in = false;
+    for _ in 0..50 {
+        b.eval("document.getElementById('password').value = ''")?;
+        b.type_into("#password", "agent-pw")?;
+        b.click("#login button[type=submit]")?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if b.eval("return !document.getElementById('desk').hidden")? == true {
+            logged_in = true;
+            break;
+        }
+    }
+    assert!(logged_in, "the desk opens");
+    assert!(b.text("#who")?.contains("王芳"));
+
+    // Sign in to the ACD and go ready: the badge follows.
+    b.click("#acd-login")?;
+    b.wait_text("#state", |t| t.contains("示忙") || t.contains("空闲"))?;
+    b.click("#acd-ready")?;
+    let state = b.wait_text("#state", |t| t.contains("空闲"))?;
+    assert!(state.contains("空闲"), "{state}");
+
+    // Typing the caller's problem: suggestions with why they matched.
+    b.type_into("#content", "来电人反映家里暖气一直不热，已经三天了")?;
+    let first = b
+        .wait_text("#suggestions li", |t| !t.is_empty())
+        .map_err(|e| anyhow::anyhow!("{e}; the page says: {:?}", b.text("#error")))?;
+    assert!(first.contains("暖气"), "{first}");
+    let marks = b.eval("return document.querySelectorAll('#suggestions mark').length")?;
+    assert!(marks.as_u64().unwrap_or(0) > 0, "matched words highlighted");
+    let why = b.text("#suggestions li .why")?;
+    assert!(why.contains("暖气"), "why it matched: {why}");
+    shot(&b, "desktop-3-suggestions")?;
+
+    // A search of the knowledge base.
+    b.type_into("#q", "公积金提取")?;
+    b.click("#kb-search button[type=submit]")?;
+    let hit = b.wait_text("#results li", |t| t.contains("公积金"))?;
+    assert!(hit.contains("公积金"), "{hit}");
+    shot(&b, "desktop-4-search")?;
+
+    // A reload keeps the session and the typed description.
+    b.goto(&url)?;
+    let kept = b.eval("return document.getElementById('content').value")?;
+    assert_eq!(kept, "来电人反映家里暖气一直不热，已经三天了");
+    b.wait_text("#suggestions li", |t| t.contains("暖气"))?;
+    Ok(())
+}
