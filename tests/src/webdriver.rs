@@ -191,15 +191,22 @@ impl Browser {
         Ok(())
     }
 
+    /// Clicks the element; a page that re-rendered it between the look-up and the click
+    /// (a live table) gets the selector looked up again.
     pub fn click(&self, css: &str) -> Result<()> {
-        let e = self.find(css)?;
-        call(
-            self.addr,
-            "POST",
-            &self.path(&format!("/element/{e}/click")),
-            Some(&json!({})),
-        )?;
-        Ok(())
+        let mut tries = 0;
+        loop {
+            let e = self.find(css)?;
+            match call(
+                self.addr,
+                "POST",
+                &self.path(&format!("/element/{e}/click")),
+                Some(&json!({})),
+            ) {
+                Err(err) if tries < 3 && err.to_string().contains("stale element") => tries += 1,
+                r => return r.map(|_| ()),
+            }
+        }
     }
 
     /// The visible text of an element.

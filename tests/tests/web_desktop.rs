@@ -5,6 +5,7 @@
 //! `target/screenshots/`.
 
 use anyhow::Result;
+use hotline_tests::api::{login, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{Hotline, repo_root};
 
@@ -17,6 +18,12 @@ id = "1001"
 name = "王芳"
 role = "agent"
 password = "agent-pw"
+
+[[users]]
+id = "sup"
+name = "李班长"
+role = "supervisor"
+password = "sup-pw"
 "#;
 
 fn shot(b: &Browser, name: &str) -> Result<()> {
@@ -45,18 +52,9 @@ fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()>
     shot(&b, "desktop-2-login-error")?;
 
     // The users are stored once the database answers; log-in retries until then.
-    let mut logged_in = false;
-    for _ in 0..50 {
-        b.eval("document.getElementById('password').value = ''")?;
-        b.type_into("#password", "agent-pw")?;
-        b.click("#login button[type=submit]")?;
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        if b.eval("return !document.getElementById('desk').hidden")? == true {
-            logged_in = true;
-            break;
-        }
-    }
-    assert!(logged_in, "the desk opens");
+    b.eval("document.getElementById('user').value = ''")?;
+    b.eval("document.getElementById('password').value = ''")?;
+    log_in(&hl, &b, "1001", "agent-pw")?;
     assert!(b.text("#who")?.contains("王芳"));
 
     // Sign in to the ACD and go ready: the badge follows.
@@ -90,5 +88,70 @@ fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()>
     let kept = b.eval("return document.getElementById('content').value")?;
     assert_eq!(kept, "来电人反映家里暖气一直不热，已经三天了");
     b.wait_text("#suggestions li", |t| t.contains("暖气"))?;
+    Ok(())
+}
+
+/// Logs in through the form, once the server has stored the users (the API's own log-in
+/// waits for that), then waits for the desk to open.
+fn log_in(hl: &Hotline, b: &Browser, user: &str, password: &str) -> Result<()> {
+    login(hl, user, password)?;
+    b.type_into("#user", user)?;
+    b.type_into("#password", password)?;
+    b.click("#login button[type=submit]")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.eval("return document.getElementById('desk').hidden")? == true {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("{user} could not log in: {}", b.text("#error")?);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+#[test]
+fn the_wallboard_follows_agents_live_and_a_supervisor_forces_a_state() -> Result<()> {
+    let hl = Hotline::start(SETUP)?;
+    let b = Browser::start(1366, 768)?;
+    b.goto(&format!("http://{}/", hl.http))?;
+    log_in(&hl, &b, "sup", "sup-pw")?;
+    b.click("#to-wall")?;
+    b.wait_text("#live", |t| t == "实时")?;
+    let queues = b.eval("return document.querySelectorAll('#queues tbody tr').length")?;
+    assert!(queues.as_u64().unwrap_or(0) >= 1, "the queues are listed");
+
+    // The agent signs in and goes ready from elsewhere: the wallboard shows it without a reload.
+    let agent = login(&hl, "1001", "agent-pw")?;
+    for action in ["login", "ready"] {
+        let (code, v) = req(
+            &hl,
+            "POST",
+            &format!("/api/acd/agents/1001/{action}"),
+            Some(&agent),
+            "",
+        )?;
+        assert!(code < 300, "{action}: {code} {v}");
+    }
+    let state = b.wait_text("#agents tr[data-agent='1001'] td.state", |t| t == "空闲")?;
+    assert_eq!(state, "空闲");
+    b.screenshot(&repo_root().join("target/screenshots/wallboard-1-live.png"))?;
+
+    // The supervisor forces the agent not ready from the board.
+    b.click("#agents tr[data-agent='1001'] button[aria-label='强制示忙 1001']")?;
+    let state = b.wait_text("#agents tr[data-agent='1001'] td.state", |t| {
+        t.starts_with("示忙")
+    })?;
+    assert_eq!(state, "示忙（班长调整）");
+    let (_, snap) = req(&hl, "GET", "/api/acd", Some(&agent), "")?;
+    let a = snap["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "1001")
+        .cloned();
+    assert_eq!(
+        a.map(|a| a["state"].clone()),
+        Some(serde_json::json!("not_ready"))
+    );
+    b.screenshot(&repo_root().join("target/screenshots/wallboard-2-forced.png"))?;
     Ok(())
 }

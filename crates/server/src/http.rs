@@ -43,6 +43,8 @@ pub fn router(state: State) -> Router {
         .route("/", get(desk_html))
         .route("/app.js", get(desk_js))
         .route("/app.css", get(desk_css))
+        .route("/wallboard", get(wall_html))
+        .route("/wallboard.js", get(wall_js))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -67,6 +69,20 @@ async fn desk_css() -> impl IntoResponse {
     (
         [("content-type", "text/css; charset=utf-8")],
         include_str!("../web/app.css"),
+    )
+}
+
+async fn wall_html() -> impl IntoResponse {
+    (
+        [("content-type", "text/html; charset=utf-8")],
+        include_str!("../web/wallboard.html"),
+    )
+}
+
+async fn wall_js() -> impl IntoResponse {
+    (
+        [("content-type", "text/javascript; charset=utf-8")],
+        include_str!("../web/wallboard.js"),
     )
 }
 

@@ -51,6 +51,7 @@ function render() {
   $("login-view").hidden = inDesk;
   $("desk").hidden = !inDesk;
   $("logout").hidden = !inDesk;
+  $("to-wall").hidden = !(inDesk && (session.role === "supervisor" || session.role === "admin"));
   $("who").textContent = inDesk ? `${session.name || session.user}（${session.user}）` : "";
   if (inDesk) refreshState();
 }

@@ -1,0 +1,156 @@
+// The supervisor wallboard (issue 8): queues, agents with time in state, live calls, and forcing
+// an agent's state. Live over the ACD's WebSocket event stream: the snapshot it sends first,
+// the queue figures it pushes, and a fresh snapshot after any other event (asked once per burst).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const STATE_NAMES = {
+  logged_out: "未签入", ready: "空闲", not_ready: "示忙", reserved: "振铃",
+  talking: "通话中", wrap_up: "话后整理",
+};
+const CALL_STATES = { waiting: "排队", offered: "振铃", connected: "通话", callback: "待回拨" };
+const session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
+
+function showError(msg) {
+  $("error").textContent = msg;
+  $("error").hidden = !msg;
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { "content-type": "application/json", authorization: "Bearer " + session.token },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!res.ok) throw new Error((data && data.error) || `请求失败（${res.status}）`);
+  return data;
+}
+
+const pct = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
+const secs = (ms) => {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}秒`;
+  if (s < 3600) return `${Math.floor(s / 60)}分${s % 60}秒`;
+  return `${Math.floor(s / 3600)}时${Math.floor((s % 3600) / 60)}分`;
+};
+
+function cell(tr, text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  tr.append(td);
+  return td;
+}
+
+let agents = [];
+let shownAt = performance.now();
+
+function renderQueues(queues) {
+  $("queues").tBodies[0].replaceChildren(...queues.map((q) => {
+    const tr = document.createElement("tr");
+    tr.dataset.queue = q.queue;
+    cell(tr, q.queue);
+    cell(tr, String(q.waiting));
+    cell(tr, secs(q.longest_wait_ms));
+    cell(tr, pct(q.service_level));
+    cell(tr, pct(q.abandon_rate));
+    const a = q.agents;
+    cell(tr, String(a.ready + a.not_ready + a.reserved + a.talking + a.wrap_up));
+    return tr;
+  }));
+}
+
+// Time in state runs on between events: only those cells tick (the rows, their buttons and the
+// keyboard focus stay), and the server is not asked.
+function tick() {
+  const since = performance.now() - shownAt;
+  for (const td of document.querySelectorAll("#agents td.dur")) {
+    td.textContent = secs(Number(td.dataset.ms) + since);
+  }
+}
+
+function renderAgents() {
+  const since = performance.now() - shownAt;
+  $("agents").tBodies[0].replaceChildren(...agents.map((a) => {
+    const tr = document.createElement("tr");
+    tr.dataset.agent = a.id;
+    cell(tr, a.id);
+    cell(tr, a.name);
+    cell(tr, (STATE_NAMES[a.state] || a.state) + (a.reason ? `（${a.reason}）` : "")).className = "state " + a.state;
+    const dur = cell(tr, secs(a.in_state_ms + since));
+    dur.className = "dur";
+    dur.dataset.ms = a.in_state_ms;
+    cell(tr, String(a.calls_answered));
+    const td = cell(tr, "");
+    for (const [label, body] of [["强制示闲", { state: "ready" }], ["强制示忙", { state: "not_ready", reason: "班长调整" }], ["强制签出", { state: "logged_out" }]]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.setAttribute("aria-label", `${label} ${a.id}`);
+      b.addEventListener("click", async () => {
+        showError("");
+        try { await api("POST", `/api/acd/supervisor/agents/${encodeURIComponent(a.id)}/state`, body); }
+        catch (err) { showError(`${label}失败：${err.message}`); }
+      });
+      td.append(b);
+    }
+    return tr;
+  }));
+}
+
+function renderCalls(calls) {
+  $("calls").tBodies[0].replaceChildren(...calls.map((c) => {
+    const tr = document.createElement("tr");
+    cell(tr, c.caller);
+    cell(tr, c.queue);
+    cell(tr, CALL_STATES[c.state] || c.state);
+    cell(tr, (c.agents || []).join("、"));
+    cell(tr, secs(c.waited_ms));
+    return tr;
+  }));
+}
+
+function renderSnapshot(s) {
+  agents = s.agents || [];
+  shownAt = performance.now();
+  renderAgents();
+  renderCalls(s.calls || []);
+  renderQueues(s.queues || []);
+}
+
+let refreshing = null;
+function refreshSoon() {
+  if (refreshing) return;
+  refreshing = setTimeout(async () => {
+    refreshing = null;
+    try { renderSnapshot(await api("GET", "/api/acd")); }
+    catch (err) { showError("刷新失败：" + err.message); }
+  }, 150);
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/api/acd/events?access_token=${encodeURIComponent(session.token)}`);
+  ws.onopen = () => { $("live").textContent = "实时"; $("live").className = "badge ready"; };
+  ws.onmessage = (m) => {
+    let ev;
+    try { ev = JSON.parse(m.data); } catch { return; }
+    if (ev.type === "snapshot") renderSnapshot(ev.snapshot);
+    else if (ev.type === "queue_stats") renderQueues(ev.queues || []);
+    else refreshSoon();
+  };
+  ws.onclose = () => {
+    $("live").textContent = "已断开，重连中…";
+    $("live").className = "badge busy";
+    setTimeout(connect, 2000);
+  };
+}
+
+if (!session) {
+  showError("请先在工作台登录（班长账号）");
+} else {
+  connect();
+  setInterval(tick, 1000);
+}
