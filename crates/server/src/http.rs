@@ -39,52 +39,48 @@ impl State {
 }
 
 pub fn router(state: State) -> Router {
-    Router::new()
-        .route("/", get(desk_html))
-        .route("/app.js", get(desk_js))
-        .route("/app.css", get(desk_css))
-        .route("/wallboard", get(wall_html))
-        .route("/wallboard.js", get(wall_js))
+    let mut pages = Router::new();
+    for (path, content_type, body) in PAGES {
+        pages = pages.route(
+            path,
+            get(move || async move { ([("content-type", content_type)], body) }),
+        );
+    }
+    pages
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-// The agent desktop (issue 8): served by the hotline itself, compiled in, no separate server.
-async fn desk_html() -> impl IntoResponse {
+/// The web screens (issue 8), compiled in and served by the hotline itself: path, content
+/// type, body.
+const PAGES: [(&str, &str, &str); 5] = [
     (
-        [("content-type", "text/html; charset=utf-8")],
+        "/",
+        "text/html; charset=utf-8",
         include_str!("../web/index.html"),
-    )
-}
-
-async fn desk_js() -> impl IntoResponse {
+    ),
     (
-        [("content-type", "text/javascript; charset=utf-8")],
+        "/app.js",
+        "text/javascript; charset=utf-8",
         include_str!("../web/app.js"),
-    )
-}
-
-async fn desk_css() -> impl IntoResponse {
+    ),
     (
-        [("content-type", "text/css; charset=utf-8")],
+        "/app.css",
+        "text/css; charset=utf-8",
         include_str!("../web/app.css"),
-    )
-}
-
-async fn wall_html() -> impl IntoResponse {
+    ),
     (
-        [("content-type", "text/html; charset=utf-8")],
+        "/wallboard",
+        "text/html; charset=utf-8",
         include_str!("../web/wallboard.html"),
-    )
-}
-
-async fn wall_js() -> impl IntoResponse {
+    ),
     (
-        [("content-type", "text/javascript; charset=utf-8")],
+        "/wallboard.js",
+        "text/javascript; charset=utf-8",
         include_str!("../web/wallboard.js"),
-    )
-}
+    ),
+];
 
 async fn metrics(AxState(s): AxState<State>) -> impl IntoResponse {
     let mut body = s.0.prometheus.render();
