@@ -5,9 +5,10 @@
 //! `target/screenshots/`.
 
 use anyhow::Result;
-use hotline_tests::api::{login, req};
+use hotline_tests::api::{answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{Hotline, repo_root};
+use serde_json::json;
 
 const SETUP: &str = r#"
 [kb]
@@ -18,6 +19,13 @@ id = "1001"
 name = "王芳"
 role = "agent"
 password = "agent-pw"
+
+[[users]]
+id = "jtj"
+name = "交通局张科长"
+role = "unit_staff"
+unit = "市交通局"
+password = "jtj-pw"
 
 [[users]]
 id = "sup"
@@ -153,5 +161,64 @@ fn the_wallboard_follows_agents_live_and_a_supervisor_forces_a_state() -> Result
         Some(serde_json::json!("not_ready"))
     );
     b.screenshot(&repo_root().join("target/screenshots/wallboard-2-forced.png"))?;
+    Ok(())
+}
+
+#[test]
+fn a_unit_signs_for_its_order_and_replies_in_the_portal() -> Result<()> {
+    let hl = Hotline::start_with(SETUP, &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
+    // An order dispatched to 市交通局 by an agent, through the API.
+    let agent = login(&hl, "1001", "agent-pw")?;
+    insert_records(&hl, vec![answered("web-1", "13812341234")])?;
+    let no = order_of(&hl, &agent, "web-1")?;
+    for body in [
+        json!({"step": "intake_filled", "request_type": "help", "category": "交通/公交", "urgency": "normal",
+            "requester": {"name": "张三", "phone": "13812341234", "anonymous": false, "confidential": false},
+            "address": "和平路 1 号", "area": "盐湖区", "content": "和平路公交站牌被撞倒了，请尽快修复"}),
+        json!({"step": "dispatched", "lead": "市交通局", "co": [], "card": "请核实处理"}),
+    ] {
+        let (code, v) = req(
+            &hl,
+            "POST",
+            &format!("/api/orders/{no}/steps"),
+            Some(&agent),
+            &body.to_string(),
+        )?;
+        assert_eq!(code, 200, "{v}");
+    }
+
+    let b = Browser::start(1366, 768)?;
+    b.goto(&format!("http://{}/", hl.http))?;
+    login(&hl, "jtj", "jtj-pw")?;
+    b.type_into("#user", "jtj")?;
+    b.type_into("#password", "jtj-pw")?;
+    b.click("#login button[type=submit]")?;
+    let row = format!("#orders tr[data-no='{no}']");
+    let text = b.wait_text(&row, |t| t.contains("待签收"))?;
+    assert!(text.contains(&no), "{text}");
+    let light = b.eval(&format!(
+        "return document.querySelector(\"{row} .light\").className"
+    ))?;
+    assert_eq!(light, "light green", "3 working days left");
+    b.click(&row)?;
+    let facts = b.wait_text("#facts", |t| t.contains("站牌"))?;
+    assert!(
+        facts.contains("138****1234"),
+        "the caller's number masked: {facts}"
+    );
+    assert!(!facts.contains("13812341234"), "{facts}");
+    b.screenshot(&repo_root().join("target/screenshots/units-1-order.png"))?;
+
+    b.click("#sign")?;
+    b.wait_text("#facts", |t| t.contains("办理中"))?;
+    b.type_into("#public", "已安排维修人员，站牌今日修复。")?;
+    b.type_into("#internal", "养护科现场处理")?;
+    b.click("#contacted")?;
+    b.click("#solved")?;
+    b.click("#reply button[type=submit]")?;
+    b.wait_text("#facts", |t| t.contains("已回复"))?;
+    b.screenshot(&repo_root().join("target/screenshots/units-2-replied.png"))?;
+    let (_, v) = req(&hl, "GET", &format!("/api/orders/{no}"), Some(&agent), "")?;
+    assert_eq!(v["order"]["status"], "replied", "{v}");
     Ok(())
 }

@@ -54,7 +54,7 @@ pub fn router(state: State) -> Router {
 
 /// The web screens (issue 8), compiled in and served by the hotline itself: path, content
 /// type, body.
-const PAGES: [(&str, &str, &str); 5] = [
+const PAGES: [(&str, &str, &str); 7] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -79,6 +79,16 @@ const PAGES: [(&str, &str, &str); 5] = [
         "/wallboard.js",
         "text/javascript; charset=utf-8",
         include_str!("../web/wallboard.js"),
+    ),
+    (
+        "/units",
+        "text/html; charset=utf-8",
+        include_str!("../web/units.html"),
+    ),
+    (
+        "/units.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/units.js"),
     ),
 ];
 

@@ -64,6 +64,8 @@ $("login").addEventListener("submit", async (ev) => {
     session = { token: d.token, user: d.user, name: d.name, role: d.role };
     sessionStorage.setItem("hotline.session", JSON.stringify(session));
     $("password").value = "";
+    // A handling unit's staff work in their own portal.
+    if (d.role === "unit_staff" || d.role === "unit_head") { location.href = "/units"; return; }
     render();
     loadReasons();
   } catch (err) {
