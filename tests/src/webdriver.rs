@@ -42,6 +42,17 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Res
     Ok(v["value"].clone())
 }
 
+/// A read that is tried again when a signal interrupts it (the browser's child processes
+/// come and go, and their SIGCHLD can land on this thread).
+fn read_some(s: &mut TcpStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        match s.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
 /// One HTTP response: the head and the body, by Content-Length or chunked (chromedriver keeps
 /// the connection open, so reading to the end would wait for its timeout).
 fn read_response(s: &mut TcpStream) -> Result<(String, Vec<u8>)> {
@@ -51,7 +62,7 @@ fn read_response(s: &mut TcpStream) -> Result<(String, Vec<u8>)> {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
-        let n = s.read(&mut chunk)?;
+        let n = read_some(s, &mut chunk)?;
         if n == 0 {
             bail!("the connection closed before the headers ended");
         }
@@ -61,7 +72,7 @@ fn read_response(s: &mut TcpStream) -> Result<(String, Vec<u8>)> {
     let lower = head.to_ascii_lowercase();
     let mut body = buf[head_end..].to_vec();
     let mut more = |body: &mut Vec<u8>| -> Result<()> {
-        let n = s.read(&mut chunk)?;
+        let n = read_some(s, &mut chunk)?;
         if n == 0 {
             bail!("the connection closed inside the body");
         }
@@ -123,6 +134,12 @@ impl Browser {
             .spawn()
             .context("start chromedriver")?;
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        // Owned from here: any early return below ends the driver (Drop).
+        let mut b = Browser {
+            driver: child,
+            addr,
+            session: String::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while call(addr, "GET", "/status", None).is_err() {
             if Instant::now() > deadline {
@@ -138,11 +155,6 @@ impl Browser {
                          format!("--window-size={width},{height}"), "--lang=zh-CN"],
             }
         }}});
-        let mut b = Browser {
-            driver: child,
-            addr,
-            session: String::new(),
-        };
         let v = call(addr, "POST", "/session", Some(&caps))?;
         b.session = v["sessionId"].as_str().context("sessionId")?.to_string();
         Ok(b)
