@@ -381,15 +381,7 @@ impl KbService {
         day: NaiveDate,
         limit: usize,
     ) -> Result<Vec<Hit>, KbError> {
-        self.search(Query {
-            text: text.to_string(),
-            unit: None,
-            category: None,
-            kind: None,
-            valid_on: Some(day),
-            limit,
-        })
-        .await
+        self.search(Query::suggest(text, day, limit)).await
     }
 
     /// Marks an entry as (one of) an order's answer (直办): the center's staff only, the

@@ -82,12 +82,8 @@ fn fund() -> Entry {
 
 fn query(text: &str) -> Query {
     Query {
-        text: text.into(),
-        unit: None,
-        category: None,
-        kind: None,
-        valid_on: None,
         limit: 5,
+        ..Query::text(text)
     }
 }
 

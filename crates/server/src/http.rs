@@ -54,7 +54,7 @@ pub fn router(state: State) -> Router {
 
 /// The web screens (issue 8), compiled in and served by the hotline itself: path, content
 /// type, body.
-const PAGES: [(&str, &str, &str); 7] = [
+const PAGES: [(&str, &str, &str); 8] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -89,6 +89,11 @@ const PAGES: [(&str, &str, &str); 7] = [
         "/units.js",
         "text/javascript; charset=utf-8",
         include_str!("../web/units.js"),
+    ),
+    (
+        "/common.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/common.js"),
     ),
 ];
 

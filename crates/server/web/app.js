@@ -3,40 +3,10 @@
 // build step: the hotline serves this file itself.
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const STATE_NAMES = {
-  logged_out: "未签入", ready: "空闲", not_ready: "示忙", reserved: "振铃",
-  talking: "通话中", wrap_up: "话后整理",
-};
 const DRAFT_KEY = "hotline.draft.content";
 
-let session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
-
-function showError(msg) {
-  const e = $("error");
-  e.textContent = msg;
-  e.hidden = !msg;
-}
-
-// Every call answers JSON; a failure shows what the server said, and nothing typed is lost.
-async function api(method, path, body) {
-  const headers = { "content-type": "application/json" };
-  if (session) headers.authorization = "Bearer " + session.token;
-  let res;
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new Error("无法连接服务器：" + err.message);
-  }
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (res.status === 401 && session) {
-    logOut("登录已过期，请重新登录");
-    throw new Error("登录已过期");
-  }
-  if (!res.ok) throw new Error((data && data.error) || `请求失败（${res.status}）`);
-  return data;
+function onUnauthorized() {
+  logOut("登录已过期，请重新登录");
 }
 
 function logOut(msg) {

@@ -3,7 +3,6 @@
 // caller's numbers masked (the API does both).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
 const STATUS = {
   dispatched: "待签收", handling: "办理中", return_pending: "退回待审", replied: "已回复",
   awaiting_callback: "待回访", callback_unsatisfied: "不满意", called_back: "已回访",
@@ -12,26 +11,8 @@ const TYPES = {
   consultation: "咨询", help: "求助", complaint: "投诉", report: "举报", suggestion: "建议",
   praise: "表扬", other: "其他",
 };
-const session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
 let current = null;
 
-function showError(msg) {
-  $("error").textContent = msg;
-  $("error").hidden = !msg;
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { "content-type": "application/json", authorization: "Bearer " + session.token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!res.ok) throw new Error((data && data.error) || `请求失败（${res.status}）`);
-  return data;
-}
 
 // Green: more than a day left; yellow: due within 24 hours; red: past the deadline.
 function light(dueAt) {

@@ -3,31 +3,8 @@
 // the queue figures it pushes, and a fresh snapshot after any other event (asked once per burst).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-const STATE_NAMES = {
-  logged_out: "未签入", ready: "空闲", not_ready: "示忙", reserved: "振铃",
-  talking: "通话中", wrap_up: "话后整理",
-};
 const CALL_STATES = { waiting: "排队", offered: "振铃", connected: "通话", callback: "待回拨" };
-const session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
 
-function showError(msg) {
-  $("error").textContent = msg;
-  $("error").hidden = !msg;
-}
-
-async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: { "content-type": "application/json", authorization: "Bearer " + session.token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!res.ok) throw new Error((data && data.error) || `请求失败（${res.status}）`);
-  return data;
-}
 
 const pct = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
 const secs = (ms) => {

@@ -1,6 +1,5 @@
 //! A leg: the SDP answer, the datagrams in and out, the audio frames.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -63,8 +62,6 @@ pub struct Leg {
     rtc: Rtc,
     /// Our one audio m-line and the payload type and law negotiated on it.
     audio: Option<(Mid, Pt, G711)>,
-    /// Outputs read while answering, handed out by the next polls.
-    queued: VecDeque<LegOutput>,
 }
 
 /// The `a=mid` of every `m=audio` section of an SDP text that is not rejected (port 0).
@@ -116,11 +113,7 @@ impl Leg {
             Candidate::host(local, "udp").map_err(|e| LegError::BadOffer(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let answer = rtc.sdp_api().accept_offer(offer)?;
-        let mut leg = Leg {
-            rtc,
-            audio: None,
-            queued: VecDeque::new(),
-        };
+        let mut leg = Leg { rtc, audio: None };
         // Our answer names the audio line (a=mid under m=audio); its payload types in our laws
         // are what str0m negotiated.
         let answer_sdp = answer.to_sdp_string();
@@ -211,9 +204,6 @@ impl Leg {
 
     /// The next thing to do; call until it is a [`LegOutput::Timeout`].
     pub fn poll(&mut self) -> Result<LegOutput, LegError> {
-        if let Some(o) = self.queued.pop_front() {
-            return Ok(o);
-        }
         loop {
             if let Some(o) = self.next()? {
                 return Ok(o);
@@ -233,12 +223,6 @@ impl Leg {
             Output::Event(Event::Connected) => Some(LegOutput::Connected),
             Output::Event(Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {
                 Some(LegOutput::Disconnected)
-            }
-            Output::Event(Event::MediaAdded(m)) => {
-                if self.audio.is_none() {
-                    self.audio = self.audio_of(m.mid);
-                }
-                None
             }
             // Only our laws were negotiated; anything else is not audio for the core.
             Output::Event(Event::MediaData(d)) => {
