@@ -257,6 +257,23 @@ pub fn free_udp_port() -> u16 {
     s.local_addr().expect("addr").port()
 }
 
+/// A port for baresip's `sip_listen`: baresip binds UDP and TCP on it and TLS on TCP port + 1,
+/// so all three must be free (a UDP-only check let CI hit "Address already in use" on TLS).
+pub fn free_baresip_port() -> u16 {
+    for _ in 0..200 {
+        let port = free_udp_port();
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let tls = std::net::TcpListener::bind(("127.0.0.1", next));
+        if tcp.is_ok() && tls.is_ok() && UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port p on 127.0.0.1 with UDP p, TCP p and TCP p+1 all free in 200 tries");
+}
+
 /// A running SIPp process (for the UAS side, started before the UAC).
 pub struct Sipp {
     child: Option<Child>,

@@ -4,7 +4,9 @@
 
 use anyhow::Result;
 use hotline_cdr::EndReason;
-use hotline_tests::{Hotline, SIGNALLING_ONLY, free_udp_port, scenario, sipp_run, which};
+use hotline_tests::{
+    Hotline, SIGNALLING_ONLY, free_baresip_port, free_udp_port, scenario, sipp_run, which,
+};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,7 @@ fn baresip_registers_answers_and_is_hung_up() -> Result<()> {
     )?;
     let dir = hl.dir.path().join("baresip");
     std::fs::create_dir_all(&dir)?;
-    let port = free_udp_port();
+    let port = free_baresip_port();
     std::fs::write(
         dir.join("config"),
         format!(

@@ -4,7 +4,7 @@
 //! is recorded with the citizen's tone on the left channel.
 
 use anyhow::{Context, Result};
-use hotline_tests::{Hotline, free_udp_port, phone, prompt_ulaw, which};
+use hotline_tests::{Hotline, free_baresip_port, free_udp_port, phone, prompt_ulaw, which};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -64,7 +64,7 @@ fn baresip_dials_hears_the_greeting_presses_0_and_reaches_the_agent() -> Result<
         }
         w.finalize()?;
     }
-    let port = free_udp_port();
+    let port = free_baresip_port();
     std::fs::write(
         dir.join("config"),
         format!(
