@@ -100,14 +100,35 @@ impl Leg {
     /// the browser is given as the only candidate). The answer's first choice is PCMU, then
     /// PCMA, whichever the browser offered.
     pub fn answer(offer: &str, local: SocketAddr, now: Instant) -> Result<(Leg, String), LegError> {
+        Self::negotiate(offer, local, &[G711::Pcmu, G711::Pcma], now)
+    }
+
+    /// Answers with `law` only: the leg is bridged to an RTP call already in that law, and
+    /// without transcoding the browser must send and receive exactly it. A browser offers
+    /// both laws, so this fails only for an offer that lacks `law`.
+    pub fn answer_in(
+        offer: &str,
+        local: SocketAddr,
+        law: G711,
+        now: Instant,
+    ) -> Result<(Leg, String), LegError> {
+        Self::negotiate(offer, local, &[law], now)
+    }
+
+    fn negotiate(
+        offer: &str,
+        local: SocketAddr,
+        laws: &[G711],
+        now: Instant,
+    ) -> Result<(Leg, String), LegError> {
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| LegError::BadOffer(e.to_string()))?;
         let mut rtc = RtcConfig::new()
             .set_crypto_provider(crypto())
             .set_ice_lite(true)
             .clear_codecs()
-            .enable_pcmu(true, false)
-            .enable_pcma(true, false)
+            .enable_pcmu(laws.contains(&G711::Pcmu), false)
+            .enable_pcma(laws.contains(&G711::Pcma), false)
             .build(now);
         let candidate =
             Candidate::host(local, "udp").map_err(|e| LegError::BadOffer(e.to_string()))?;

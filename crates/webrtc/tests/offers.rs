@@ -41,3 +41,29 @@ fn text_that_is_not_an_offer_is_refused() {
         }
     }
 }
+
+#[test]
+fn a_leg_bridged_to_an_a_law_call_answers_in_pcma_only() {
+    // The RTP call is in A-law: the browser offered both laws, the answer must hold PCMA alone
+    // or the browser would send µ-law into an A-law call.
+    let now = Instant::now();
+    let (_, offer, _) = browser(now, common::chromium_like());
+    let (leg, answer) = Leg::answer_in(&offer, addr(SERVER), G711::Pcma, now).expect("answer");
+    assert_eq!(leg.codec(), Some(G711::Pcma));
+    assert!(answer.contains("PCMA/8000"), "{answer}");
+    assert!(!answer.contains("PCMU/8000"), "{answer}");
+    let (leg, answer) = Leg::answer_in(&offer, addr(SERVER), G711::Pcmu, now).expect("answer");
+    assert_eq!(leg.codec(), Some(G711::Pcmu));
+    assert!(!answer.contains("PCMA/8000"), "{answer}");
+}
+
+#[test]
+fn a_law_the_browser_did_not_offer_is_refused() {
+    let now = Instant::now();
+    let config = RtcConfig::new().clear_codecs().enable_pcmu(true, false);
+    let (_, offer, _) = browser(now, config);
+    assert!(matches!(
+        Leg::answer_in(&offer, addr(SERVER), G711::Pcma, now),
+        Err(LegError::NoCommonCodec)
+    ));
+}
