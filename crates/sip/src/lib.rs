@@ -8,6 +8,7 @@
 mod acd;
 mod anchored;
 mod b2bua;
+mod browser;
 mod caller_leg;
 mod config;
 mod core;
@@ -25,6 +26,7 @@ pub use acd::{
     AcdApiError, AcdHandle, AcdSetup, AcdStore, AgentOp, CallbackItem, Restored, Snapshot,
     StoreFailure,
 };
+pub use browser::{Phone, PhoneError, PhoneEvent, Phones, Ringing};
 pub use config::{AgentInfo, LineInfo, MediaSetup, NumberPlan, SipConfig};
 pub use records::RecordSink;
 
@@ -145,6 +147,7 @@ impl Calls {
 /// A running SIP service.
 pub struct SipServer {
     core: Arc<Core>,
+    phones: Phones,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     udp_addrs: Vec<SocketAddr>,
@@ -293,9 +296,15 @@ impl SipServer {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
+        // The browser phones' gateway listens beside our first UDP address, so the INVITEs
+        // that ring a page travel the same path as those to a desk phone.
+        let phones = Phones::new(
+            browser::Gateway::start(&core, first_udp.ip(), cancel.child_token()).await?,
+        );
         info!(udp = ?udp_addrs, tcp = ?tcp_addrs, "SIP service started");
         Ok(Self {
             core,
+            phones,
             cancel,
             tasks,
             udp_addrs,
@@ -311,6 +320,11 @@ impl SipServer {
     }
 
     /// The ACD, when the configuration has one.
+    /// The agents' browser phones (the desktop's WebRTC softphone).
+    pub fn phones(&self) -> Phones {
+        self.phones.clone()
+    }
+
     pub fn acd(&self) -> Option<AcdHandle> {
         self.core.acd.get().cloned()
     }
