@@ -74,6 +74,10 @@ pub struct AgentView {
     pub no_answer_streak: u32,
     /// A state asked for while busy, taken when the call (and wrap-up) ends.
     pub pending: Option<String>,
+    /// In wrap-up: the milliseconds left before the agent is ready again (the desktop's
+    /// countdown; `until` itself is on the engine's clock, which a page cannot read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up_left_ms: Option<Millis>,
 }
 
 /// The engine's record of an agent.
@@ -124,6 +128,10 @@ impl Agent {
                 Pending::NotReady(r) => format!("not_ready:{r}"),
                 Pending::LogOut => "logged_out".into(),
             }),
+            wrap_up_left_ms: match self.state {
+                AgentState::WrapUp { until } => Some(until.saturating_sub(now)),
+                _ => None,
+            },
         }
     }
 }

@@ -64,6 +64,17 @@ fn not_ready_while_talking_is_applied_after_the_call_and_its_wrap_up() {
     sim.progress(60 * SEC);
     sim.hang_up(c).unwrap();
     assert_eq!(sim.state("a"), AgentState::WrapUp { until: 70 * SEC });
+    // The desktop's countdown: what is left of the wrap-up, on the engine's clock.
+    assert_eq!(
+        sim.acd.agent("a", sim.now).unwrap().wrap_up_left_ms,
+        Some(10 * SEC)
+    );
+    sim.progress(4 * SEC);
+    assert_eq!(
+        sim.acd.agent("a", sim.now).unwrap().wrap_up_left_ms,
+        Some(6 * SEC)
+    );
+    assert_eq!(sim.acd.agent("b", sim.now).unwrap().wrap_up_left_ms, None);
     // A call arriving during the wrap-up does not go to a.
     sim.not_ready("b", "会议");
     sim.take_commands();
