@@ -124,6 +124,35 @@ impl Store {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// A caller's calls that arrived at or after `since`, newest first, at most `limit`, each
+    /// with the number of the work order it became (if any): the desktop's repeat-caller
+    /// history. A range on the `call_records_caller` index, each probed in the unique index
+    /// on `work_orders.record`.
+    pub async fn calls_from_caller(
+        &self,
+        caller: &str,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(CallRecord, Option<String>)>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS}, (SELECT o.no FROM work_orders o WHERE o.record = call_records.id) \
+             AS order_no FROM call_records WHERE caller = $1 AND arrived_at >= $2 \
+             ORDER BY arrived_at DESC, id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(caller)
+            .bind(since.timestamp_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let order: Option<String> = row.try_get("order_no")?;
+                Ok((record_from_row(row)?, order))
+            })
+            .collect()
+    }
+
     pub async fn count_call_records(&self) -> Result<i64, StoreError> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM call_records")
             .fetch_one(&self.pool)

@@ -23,6 +23,7 @@ on_both_backends!(
     insert_is_idempotent_by_id,
     missing_record_is_none,
     recent_is_newest_first_and_limited,
+    a_callers_calls_newest_first_with_their_orders,
     every_kind_and_end_reason_round_trips,
     times_keep_milliseconds_only,
     concurrent_first_connects_all_succeed,
@@ -365,6 +366,64 @@ async fn recent_is_newest_first_and_limited(db: TestDb) {
             .is_empty()
     );
     assert_eq!(store.count_call_records().await.expect("count"), 5);
+}
+
+/// The desktop's repeat-caller history: one caller's calls since a time, newest first, each
+/// with its work order's number when it became one; other callers and older calls left out.
+async fn a_callers_calls_newest_first_with_their_orders(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let call = |id: &str, caller: &str, arrived: i64| {
+        CallRecordBuilder::arrived(
+            id,
+            format!("{id}@h"),
+            caller,
+            "12345",
+            CallKind::Hotline,
+            at(arrived),
+        )
+        .ended(EndReason::CallerHangup, 200, at(arrived + 60_000))
+    };
+    for r in [
+        call("old", "13800000001", 1_000),
+        call("x1", "13800000001", 10_000),
+        call("other", "13900000009", 20_000),
+        call("x2", "13800000001", 30_000),
+        call("x3", "13800000001", 40_000),
+    ] {
+        store.insert_call_record(&r).await.expect("insert");
+    }
+    let no = "YC20261201-000042";
+    store
+        .create_order(&order_row(no, "x2", 0), &event_row(no, 1, "drafted", 0))
+        .await
+        .expect("create");
+    let got: Vec<(String, Option<String>)> = store
+        .calls_from_caller("13800000001", at(5_000), 10)
+        .await
+        .expect("calls")
+        .into_iter()
+        .map(|(r, o)| (r.id, o))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("x3".to_string(), None),
+            ("x2".to_string(), Some(no.to_string())),
+            ("x1".to_string(), None)
+        ]
+    );
+    let limited = store
+        .calls_from_caller("13800000001", at(0), 2)
+        .await
+        .expect("calls");
+    assert_eq!(limited.len(), 2);
+    assert!(
+        store
+            .calls_from_caller("13700000000", at(0), 10)
+            .await
+            .expect("calls")
+            .is_empty()
+    );
 }
 
 async fn every_kind_and_end_reason_round_trips(db: TestDb) {
