@@ -78,6 +78,11 @@ pub fn order_of(hl: &Hotline, token: &str, id: &str) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (code, v) = req(hl, "GET", "/api/orders?limit=500", Some(token), "")?;
+        // 503: the orders' database is still starting; the deadline bounds the wait.
+        if code == 503 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(300));
+            continue;
+        }
         if code != 200 {
             bail!("list: {code} {v}");
         }

@@ -122,6 +122,12 @@ fn read_response(s: &mut TcpStream) -> Result<(String, Vec<u8>)> {
 impl Browser {
     /// chromedriver and a headless Chromium with the given window size.
     pub fn start(width: u32, height: u32) -> Result<Browser> {
+        Self::start_with(width, height, &[])
+    }
+
+    /// The same with more Chromium switches (a fake microphone for the softphone:
+    /// `--use-fake-device-for-media-stream`, `--use-file-for-fake-audio-capture=…`).
+    pub fn start_with(width: u32, height: u32, extra: &[String]) -> Result<Browser> {
         let driver = which("chromedriver")?;
         let chromium = which("chromium")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -147,13 +153,21 @@ impl Browser {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--lang=zh-CN",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push(format!("--window-size={width},{height}"));
+        args.extend(extra.iter().cloned());
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         format!("--window-size={width},{height}"), "--lang=zh-CN"],
-            }
+            "goog:chromeOptions": { "binary": chromium, "args": args }
         }}});
         let v = call(addr, "POST", "/session", Some(&caps))?;
         b.session = v["sessionId"].as_str().context("sessionId")?.to_string();

@@ -54,7 +54,7 @@ pub fn router(state: State) -> Router {
 
 /// The web screens (issue 8), compiled in and served by the hotline itself: path, content
 /// type, body.
-const PAGES: [(&str, &str, &str); 8] = [
+const PAGES: [(&str, &str, &str); 9] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -64,6 +64,11 @@ const PAGES: [(&str, &str, &str); 8] = [
         "/app.js",
         "text/javascript; charset=utf-8",
         include_str!("../web/app.js"),
+    ),
+    (
+        "/phone.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/phone.js"),
     ),
     (
         "/app.css",

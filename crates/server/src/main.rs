@@ -10,6 +10,7 @@ mod kb_api;
 mod kb_rt;
 mod orders_api;
 mod orders_rt;
+mod phone_ws;
 mod settings;
 
 use anyhow::{Context, Result};
@@ -229,13 +230,24 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         orders: orders_state.clone(),
         acd: sip.acd(),
     };
+    let phone_state = loaded.sip.media.as_ref().map(|m| phone_ws::PhoneState {
+        orders: orders_state.clone(),
+        phones: sip.phones(),
+        numbers: loaded.sip.numbers.clone(),
+        bridge: phone_ws::bridge_config(m.ports.ip()),
+    });
     let http_cancel = tokio_util::sync::CancellationToken::new();
     let http_task = {
         let cancel = http_cancel.clone();
         tokio::spawn(async move {
-            let app = http::router(state)
+            let mut app = http::router(state)
                 .merge(acd_api::router(acd, guard))
                 .merge(orders_api::router(orders_state));
+            // Without the media engine (`[ivr] enabled = false`) calls are not anchored, so
+            // there is no RTP to bridge a browser to: no softphone.
+            if let Some(p) = phone_state {
+                app = app.merge(phone_ws::router(p));
+            }
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
                 .await

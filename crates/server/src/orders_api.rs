@@ -235,6 +235,7 @@ pub fn router(state: OrdersState) -> Router {
         .route("/api/orders/{no}/reveal", post(reveal))
         .route("/api/orders/{no}/audit", get(order_audit))
         .route("/api/missed-calls", get(missed_calls))
+        .route("/api/callers/{number}/history", get(caller_history))
         .route("/api/units/overdue", get(overdue))
         .route("/api/units/{unit}/due", get(unit_due))
         .route("/api/kpis", get(kpis))
@@ -267,6 +268,7 @@ pub fn router(state: OrdersState) -> Router {
         reveal,
         order_audit,
         missed_calls,
+        caller_history,
         overdue,
         unit_due,
         kpis,
@@ -552,6 +554,8 @@ async fn me(c: Caller) -> Json<Value> {
 #[derive(Serialize, ToSchema)]
 struct OrderSummary {
     no: String,
+    /// The call record the order came from.
+    record: String,
     status: String,
     request_type: Option<String>,
     lead_unit: Option<String>,
@@ -567,6 +571,7 @@ impl From<OrderRow> for OrderSummary {
     fn from(r: OrderRow) -> Self {
         OrderSummary {
             no: r.no,
+            record: r.record,
             status: r.status,
             request_type: r.request_type,
             lead_unit: r.lead_unit,
@@ -602,6 +607,9 @@ struct ListParams {
     /// The cursor `next` of the previous page.
     before: Option<String>,
     limit: Option<u32>,
+    /// The order of this call record (at most one; the desktop finds the draft of the call
+    /// it just took). The other filters do not apply with it.
+    record: Option<String>,
 }
 
 fn statuses(list: &str) -> ApiResult<Vec<String>> {
@@ -645,6 +653,21 @@ async fn list_orders(
     c: Caller,
     Q(p): Q<ListParams>,
 ) -> ApiResult<Json<OrderList>> {
+    if let Some(record) = p.record.as_deref() {
+        let row = s.svc()?.store().order_by_record(record).await?;
+        let visible = match (row, c.0.unit()) {
+            (Some(r), Some(unit)) => {
+                let o = visible(&s, &c, &r.no).await.ok();
+                o.filter(|o| o.order.visible_to_unit(unit)).map(|_| r)
+            }
+            (None, Some(_)) => None,
+            (r, None) => r,
+        };
+        return Ok(Json(OrderList {
+            orders: visible.into_iter().map(OrderSummary::from).collect(),
+            next: None,
+        }));
+    }
     let limit = p.limit.unwrap_or(50);
     if limit == 0 || limit > 500 {
         return Err(Failure::invalid(format!(
@@ -814,6 +837,73 @@ async fn order_audit(
 
 fn audit_json(r: &AuditRow) -> Value {
     json!({"id": r.id, "at": r.at, "user": r.user_id, "action": r.action, "order": r.order_no, "detail": r.detail})
+}
+
+/// How far back the desktop's caller history looks, and how many calls it lists.
+const HISTORY_DAYS: i64 = 30;
+const HISTORY_CALLS: u32 = 20;
+/// Two calls within this many hours make a repeat caller (the ACD's rule, 48 h).
+const REPEAT_HOURS: i64 = 48;
+
+/// A caller's history for the agent who has them on the line (center staff): their calls of
+/// the last 30 days, newest first, with the order each became, the orders still open, and
+/// whether they are a repeat caller (an earlier call within 48 hours).
+#[utoipa::path(get, path = "/api/callers/{number}/history", params(("number" = String, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ApiError)))]
+async fn caller_history(
+    State(s): State<OrdersState>,
+    c: Caller,
+    Path(number): Path<String>,
+) -> ApiResult<Json<Value>> {
+    c.center()?;
+    let number = number.trim().to_string();
+    if number.is_empty() || number.len() > 32 {
+        return Err(Failure::invalid(
+            "give the caller's number (at most 32 characters)",
+        ));
+    }
+    let now = Utc::now();
+    let store = s.svc()?.store();
+    let rows = store
+        .calls_from_caller(
+            &number,
+            now - chrono::Duration::days(HISTORY_DAYS),
+            HISTORY_CALLS,
+        )
+        .await?;
+    let mut calls = Vec::with_capacity(rows.len());
+    let mut open = Vec::new();
+    for (r, order) in &rows {
+        calls.push(json!({
+            "record": r.id, "arrived_at": r.arrived_at, "line": r.line_number,
+            "answered_by": r.agent, "end_reason": r.end_reason.as_str(), "order": order,
+        }));
+        if let Some(no) = order
+            && let Some(o) = store.order(no).await?
+            && !matches!(
+                o.status.as_str(),
+                "draft" | "closed" | "called_back" | "archived" | "merged"
+            )
+        {
+            open.push(json!({"no": o.no, "status": o.status, "lead_unit": o.lead_unit, "due_at": o.due_at}));
+        }
+    }
+    // Asked while the caller is on the line (their current call is not recorded yet): any
+    // call within the window makes this one a repeat.
+    let repeat = rows
+        .iter()
+        .any(|(r, _)| r.arrived_at > now - chrono::Duration::hours(REPEAT_HOURS));
+    audit(
+        &s,
+        &c,
+        "view",
+        None,
+        format!("caller history: {} calls", calls.len()),
+    )
+    .await?;
+    Ok(Json(json!({
+        "number": number, "days": HISTORY_DAYS, "repeat": repeat, "calls": calls, "open_orders": open,
+    })))
 }
 
 /// Calls nobody answered, to be called back (漏接回拨), newest first (center staff).

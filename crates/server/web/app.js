@@ -10,6 +10,7 @@ function onUnauthorized() {
 }
 
 function logOut(msg) {
+  if (typeof phoneStop === "function") phoneStop();
   session = null;
   sessionStorage.removeItem("hotline.session");
   render();
@@ -23,7 +24,7 @@ function render() {
   $("logout").hidden = !inDesk;
   $("to-wall").hidden = !(inDesk && (session.role === "supervisor" || session.role === "admin"));
   $("who").textContent = inDesk ? `${session.name || session.user}（${session.user}）` : "";
-  if (inDesk) refreshState();
+  if (inDesk) refreshState(); else { $("state").textContent = ""; $("state").className = "badge"; }
 }
 
 $("login").addEventListener("submit", async (ev) => {
@@ -38,6 +39,7 @@ $("login").addEventListener("submit", async (ev) => {
     if (d.role === "unit_staff" || d.role === "unit_head") { location.href = "/units"; return; }
     render();
     loadReasons();
+    if (typeof phoneStart === "function") phoneStart();
   } catch (err) {
     showError("登录失败：" + err.message);
   }
@@ -60,7 +62,9 @@ function showState(agent) {
 async function refreshState() {
   try {
     const snap = await api("GET", "/api/acd");
-    showState((snap.agents || []).find((a) => a.id === session.user));
+    const me = (snap.agents || []).find((a) => a.id === session.user);
+    // The call panel (phone.js) also runs the wrap-up countdown from the same view.
+    if (typeof ownState === "function") ownState(me); else showState(me);
   } catch (err) {
     $("state").textContent = "状态未知";
   }
@@ -92,7 +96,7 @@ $("acd-logout").addEventListener("click", () => seat("logout"));
 
 // The server escapes the snippets and marks the matched words with <mark>; nothing else is
 // taken as HTML.
-function hitItem(h) {
+function hitItem(h, adoptable) {
   const li = document.createElement("li");
   li.dataset.id = h.id;
   const title = document.createElement("div");
@@ -113,6 +117,19 @@ function hitItem(h) {
     why.append(s);
   }
   li.append(title, meta, snippet, why);
+  if (adoptable) {
+    // 采用: this entry becomes the basis of the order's answer (linked when the order is sent).
+    const plain = title.textContent;
+    const use = document.createElement("button");
+    use.type = "button";
+    use.className = "use";
+    use.textContent = "采用";
+    use.setAttribute("aria-label", "采用为答复依据：" + plain);
+    use.addEventListener("click", () => document.dispatchEvent(new CustomEvent("hotline:adopt", {
+      detail: { id: h.id, title: plain, category: h.category, unit: h.unit },
+    })));
+    title.append(use);
+  }
   return li;
 }
 
@@ -130,7 +147,7 @@ async function suggestNow() {
   try {
     const d = await api("POST", "/api/kb/suggest", { text });
     if (seq !== suggestSeq) return; // a newer keystroke's answer wins
-    $("suggestions").replaceChildren(...d.suggestions.map(hitItem));
+    $("suggestions").replaceChildren(...d.suggestions.map((h) => hitItem(h, true)));
     if ($("error").textContent.startsWith("知识库推荐失败")) showError("");
   } catch (err) {
     if (seq !== suggestSeq) return;
@@ -155,7 +172,7 @@ $("kb-search").addEventListener("submit", async (ev) => {
   if (!q) return;
   try {
     const d = await api("GET", "/api/kb/search?q=" + encodeURIComponent(q));
-    $("results").replaceChildren(...d.hits.map(hitItem));
+    $("results").replaceChildren(...d.hits.map((h) => hitItem(h, true)));
     if (!d.hits.length) $("results").replaceChildren(Object.assign(document.createElement("li"), { textContent: "没有找到相关条目" }));
   } catch (err) {
     showError("知识库检索失败：" + err.message);

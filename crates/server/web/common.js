@@ -9,6 +9,13 @@ const STATE_NAMES = {
   logged_out: "未签入", ready: "空闲", not_ready: "示忙", reserved: "振铃",
   talking: "通话中", wrap_up: "话后整理",
 };
+// Work-order statuses as the center and the units say them.
+const ORDER_STATUS = {
+  draft: "草稿", missed_call: "漏接待回拨", closed: "已办结", dispatched: "待签收", handling: "办理中",
+  return_pending: "退回待审", replied: "已回复", awaiting_callback: "待回访",
+  callback_unsatisfied: "不满意", called_back: "已回访", unreachable: "联系不上", archived: "已归档",
+  merged: "已合并",
+};
 let session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
 
 function showError(msg) {

@@ -3,10 +3,6 @@
 // caller's numbers masked (the API does both).
 "use strict";
 
-const STATUS = {
-  dispatched: "待签收", handling: "办理中", return_pending: "退回待审", replied: "已回复",
-  awaiting_callback: "待回访", callback_unsatisfied: "不满意", called_back: "已回访",
-};
 const TYPES = {
   consultation: "咨询", help: "求助", complaint: "投诉", report: "举报", suggestion: "建议",
   praise: "表扬", other: "其他",
@@ -38,7 +34,7 @@ async function loadList() {
       dot.setAttribute("aria-label", { green: "未到期", yellow: "24小时内到期", red: "已超期" }[l]);
       td.append(dot);
       tr.append(td);
-      for (const text of [o.no, TYPES[o.request_type] || o.request_type || "—", STATUS[o.status] || o.status, when(o.due_at)]) {
+      for (const text of [o.no, TYPES[o.request_type] || o.request_type || "—", ORDER_STATUS[o.status] || o.status, when(o.due_at)]) {
         const c = document.createElement("td");
         c.textContent = text;
         tr.append(c);
@@ -61,7 +57,7 @@ async function open_(no) {
     const o = d.order;
     const i = o.intake || {};
     const facts = [
-      ["工单号", no], ["状态", STATUS[o.status] || o.status], ["来电号码", o.caller],
+      ["工单号", no], ["状态", ORDER_STATUS[o.status] || o.status], ["来电号码", o.caller],
       ["区域", i.area], ["地址", i.address], ["诉求内容", i.content], ["办结时限", when(o.due_at)],
     ];
     $("facts").replaceChildren(...facts.flatMap(([k, v]) => {
