@@ -54,7 +54,7 @@ pub fn router(state: State) -> Router {
 
 /// The web screens (issue 8), compiled in and served by the hotline itself: path, content
 /// type, body.
-const PAGES: [(&str, &str, &str); 9] = [
+const PAGES: [(&str, &str, &str); 11] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -64,6 +64,16 @@ const PAGES: [(&str, &str, &str); 9] = [
         "/app.js",
         "text/javascript; charset=utf-8",
         include_str!("../web/app.js"),
+    ),
+    (
+        "/center",
+        "text/html; charset=utf-8",
+        include_str!("../web/center.html"),
+    ),
+    (
+        "/center.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/center.js"),
     ),
     (
         "/phone.js",

@@ -23,6 +23,7 @@ function render() {
   $("desk").hidden = !inDesk;
   $("logout").hidden = !inDesk;
   $("to-wall").hidden = !(inDesk && (session.role === "supervisor" || session.role === "admin"));
+  $("to-center").hidden = !inDesk;
   $("who").textContent = inDesk ? `${session.name || session.user}（${session.user}）` : "";
   if (inDesk) refreshState(); else { $("state").textContent = ""; $("state").className = "badge"; }
 }

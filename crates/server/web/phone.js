@@ -241,7 +241,7 @@ async function loadHistory(number) {
     }
     for (const c of d.calls || []) {
       const li = document.createElement("li");
-      const when = new Date(c.arrived_at).toLocaleString("zh-CN", { hour12: false });
+      const when = new Date(c.arrived_at).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
       li.textContent = `${when} · ${c.line || "12345"} · ${c.answered_by ? "坐席 " + c.answered_by : "未接通"}${c.order ? " · 工单 " + c.order : ""}`;
       items.push(li);
     }

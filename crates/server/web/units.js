@@ -17,7 +17,18 @@ function light(dueAt) {
   return left < 0 ? "red" : left < 24 * 3600 * 1000 ? "yellow" : "green";
 }
 
-const when = (t) => (t ? new Date(t).toLocaleString("zh-CN", { hour12: false }) : "—");
+// Deadlines end at 24:00 Beijing time: shown in Beijing time wherever the browser is.
+// A deadline at Beijing midnight is said the notice's way: the day before, 24时.
+function when(t) {
+  if (!t) return "—";
+  const d = new Date(t);
+  const fmt = (x) => x.toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  const text = fmt(d);
+  if (text.endsWith(" 00:00:00")) {
+    return fmt(new Date(d.getTime() - 1000)).replace(" 23:59:59", " 24:00");
+  }
+  return text;
+}
 
 async function loadList() {
   try {
@@ -60,6 +71,7 @@ async function open_(no) {
       ["工单号", no], ["状态", ORDER_STATUS[o.status] || o.status], ["来电号码", o.caller],
       ["区域", i.area], ["地址", i.address], ["诉求内容", i.content], ["办结时限", when(o.due_at)],
     ];
+    if (o.extension_requested) facts.push(["延期申请", `待审批：延至 ${when(o.extension_requested)}`]);
     $("facts").replaceChildren(...facts.flatMap(([k, v]) => {
       const dt = document.createElement("dt");
       dt.textContent = k;
@@ -69,6 +81,17 @@ async function open_(no) {
     }));
     $("sign").hidden = o.status !== "dispatched";
     $("reply").hidden = o.status !== "handling";
+    $("return").hidden = !["dispatched", "handling"].includes(o.status);
+    const asked = o.extension_requested;
+    $("extend").hidden = o.status !== "handling" || !!asked || session.role === "unit_head";
+    // Only the unit's head decides an extension (the notice, §7).
+    $("decide").hidden = !(asked && session.role === "unit_head");
+    if (asked) {
+      // The order holds the date asked for; the reason and basis are in the request's event.
+      const ev = [...(d.events || [])].reverse().find((e) => e.kind && e.kind.step === "extension_requested");
+      const k = ev ? ev.kind : {};
+      $("decide-what").textContent = `申请延至 ${when(asked)}；理由：${k.reason || "—"}；依据：${k.basis || "—"}`;
+    }
     $("detail").hidden = false;
   } catch (err) {
     showError("工单打开失败：" + err.message);
@@ -97,6 +120,34 @@ $("reply").addEventListener("submit", async (ev) => {
   }, "回复");
   // The typed reply stays until the server took it.
   if (ok) { $("public").value = ""; $("internal").value = ""; }
+});
+
+$("return").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const ok = await step({ step: "return_requested", reasons: $("return-reasons").value.trim(), basis: $("return-basis").value.trim() }, "退回");
+  if (ok) { $("return-reasons").value = ""; $("return-basis").value = ""; }
+});
+
+$("extend").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  // The new limit ends at 24:00 Beijing time of the day asked for.
+  const day = $("extend-date").value;
+  const newDue = new Date(`${day}T00:00:00+08:00`).getTime() + 24 * 3600 * 1000;
+  const ok = await step({
+    step: "extension_requested", new_due: new Date(newDue).toISOString(),
+    reason: $("extend-reason").value.trim(), basis: $("extend-basis").value.trim(),
+  }, "延期申请");
+  if (ok) { $("extend-reason").value = ""; $("extend-basis").value = ""; }
+});
+
+$("decide").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const approved = ev.submitter ? ev.submitter.value === "yes" : false;
+  const ok = await step({
+    step: "extension_decided", approved, note: $("decide-note").value.trim(),
+    caller_informed: $("decide-informed").checked,
+  }, approved ? "同意延期" : "不同意延期");
+  if (ok) $("decide-note").value = "";
 });
 
 if (!session) {

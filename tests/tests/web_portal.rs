@@ -1,0 +1,203 @@
+//! The handling units' portal and the center's review and callback screens in headless
+//! Chromium (issue 8): a unit asks for an extension and its head approves it in the portal;
+//! another order is returned with reasons; the supervisor reviews the unit's reply and an agent
+//! records the callback on /center. Screenshots go to `target/screenshots/`.
+
+use anyhow::{Result, bail};
+use hotline_tests::api::{answered, insert_records, login, order_of, req};
+use hotline_tests::webdriver::Browser;
+use hotline_tests::{Hotline, repo_root};
+use serde_json::json;
+
+const SETUP: &str = r#"
+[[users]]
+id = "1001"
+name = "王芳"
+role = "agent"
+password = "agent-pw"
+
+[[users]]
+id = "jtj"
+name = "交通局张科长"
+role = "unit_staff"
+unit = "市交通局"
+password = "jtj-pw"
+
+[[users]]
+id = "jtj-head"
+name = "交通局刘局长"
+role = "unit_head"
+unit = "市交通局"
+password = "head-pw"
+
+[[users]]
+id = "sup"
+name = "李班长"
+role = "supervisor"
+password = "sup-pw"
+"#;
+
+fn shot(b: &Browser, name: &str) -> Result<()> {
+    b.screenshot(
+        &repo_root()
+            .join("target/screenshots")
+            .join(format!("{name}.png")),
+    )
+}
+
+/// Opens `path` as `user` (the session the log-in page would keep).
+fn open_as(
+    b: &Browser,
+    hl: &Hotline,
+    path: &str,
+    token: &str,
+    user: &str,
+    role: &str,
+) -> Result<()> {
+    b.goto(&format!("http://{}/", hl.http))?;
+    b.eval(&format!(
+        "sessionStorage.setItem('hotline.session', JSON.stringify({{token: '{token}', user: '{user}', name: '{user}', role: '{role}'}})); return 1;"
+    ))?;
+    b.goto(&format!("http://{}{path}", hl.http))?;
+    Ok(())
+}
+
+/// An order dispatched to 市交通局 from call record `id`.
+fn dispatched(hl: &Hotline, agent: &str, id: &str, caller: &str) -> Result<String> {
+    insert_records(hl, vec![answered(id, caller)])?;
+    let no = order_of(hl, agent, id)?;
+    for body in [
+        json!({"step": "intake_filled", "request_type": "complaint", "category": "交通/道路", "urgency": "normal",
+            "requester": {"name": "李四", "phone": caller, "anonymous": false, "confidential": false},
+            "address": "解放路", "area": "盐湖区", "content": "解放路红绿灯坏了三天没人修"}),
+        json!({"step": "dispatched", "lead": "市交通局", "co": [], "card": "请核实处理"}),
+    ] {
+        let (code, v) = req(
+            hl,
+            "POST",
+            &format!("/api/orders/{no}/steps"),
+            Some(agent),
+            &body.to_string(),
+        )?;
+        if code != 200 {
+            bail!("{body}: {code} {v}");
+        }
+    }
+    Ok(no)
+}
+
+#[test]
+fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_center() -> Result<()> {
+    let hl = Hotline::start_with(SETUP, &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
+    let agent = login(&hl, "1001", "agent-pw")?;
+    let first = dispatched(&hl, &agent, "portal-1", "13812340001")?;
+    let second = dispatched(&hl, &agent, "portal-2", "13812340002")?;
+    let staff = login(&hl, "jtj", "jtj-pw")?;
+    let head = login(&hl, "jtj-head", "head-pw")?;
+    let sup = login(&hl, "sup", "sup-pw")?;
+
+    let b = Browser::start(1366, 768)?;
+    // The unit signs for the first order and asks for ten more days.
+    open_as(&b, &hl, "/units", &staff, "jtj", "unit_staff")?;
+    let row = format!("#orders tr[data-no='{first}']");
+    b.wait_text(&row, |t| t.contains("待签收"))?;
+    b.click(&row)?;
+    b.click("#sign")?;
+    b.wait_text("#facts", |t| t.contains("办理中"))?;
+    let day = (chrono::Utc::now() + chrono::Duration::days(20))
+        .format("%Y-%m-%d")
+        .to_string();
+    // A date input takes the typed digits in the locale's order: set it as the page would.
+    b.eval(&format!(
+        "document.getElementById('extend-date').value = '{day}'; return 1;"
+    ))?;
+    b.type_into("#extend-reason", "需协调交警部门更换信号机")?;
+    b.type_into("#extend-basis", "设备采购需走政府采购程序")?;
+    b.click("#extend button[type=submit]")?;
+    b.wait_text("#facts", |t| t.contains("延期申请"))?;
+    shot(&b, "units-3-extension-asked")?;
+
+    // The second order goes back to the center with reasons.
+    let row2 = format!("#orders tr[data-no='{second}']");
+    b.click(&row2)?;
+    b.wait_text("#facts", |t| t.contains(&second))?;
+    b.type_into("#return-reasons", "路灯由市城市管理局负责，不属本单位职责")?;
+    b.type_into("#return-basis", "《运城市市政设施管理职责划分》")?;
+    b.click("#return button[type=submit]")?;
+    b.wait_text("#facts", |t| t.contains("退回待审"))?;
+    let (_, v) = req(
+        &hl,
+        "GET",
+        &format!("/api/orders/{second}"),
+        Some(&agent),
+        "",
+    )?;
+    assert_eq!(v["order"]["status"], "return_pending", "{v}");
+
+    // The head approves the extension.
+    open_as(&b, &hl, "/units", &head, "jtj-head", "unit_head")?;
+    b.wait_text(&row, |t| t.contains("办理中"))?;
+    b.click(&row)?;
+    b.wait_text("#decide-what", |t| t.contains("需协调交警部门"))?;
+    b.type_into("#decide-note", "同意，抓紧采购")?;
+    b.click("#decide-informed")?;
+    shot(&b, "units-4-head-decides")?;
+    b.click("#approve")?;
+    b.wait_text("#facts", |t| !t.contains("延期申请"))?;
+    let (_, v) = req(
+        &hl,
+        "GET",
+        &format!("/api/orders/{first}"),
+        Some(&agent),
+        "",
+    )?;
+    assert_eq!(v["order"]["extensions"], 1, "{v}");
+    assert!(
+        v["order"]["due_at"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&day[..7]),
+        "{v}"
+    );
+
+    // The unit replies (API); the supervisor reviews it on /center.
+    let body = json!({"step": "replied", "public": "信号灯已修复。", "internal": "已更换", "contacted_caller": true, "solved": true});
+    let (code, v) = req(
+        &hl,
+        "POST",
+        &format!("/api/orders/{first}/steps"),
+        Some(&staff),
+        &body.to_string(),
+    )?;
+    assert_eq!(code, 200, "{v}");
+    open_as(&b, &hl, "/center", &sup, "sup", "supervisor")?;
+    let rrow = format!("#review tr[data-no='{first}']");
+    b.wait_text(&rrow, |t| t.contains("市交通局"))?;
+    b.click(&rrow)?;
+    b.wait_text("#facts", |t| t.contains("信号灯已修复"))?;
+    b.type_into("#review-note", "答复完整")?;
+    shot(&b, "center-1-review")?;
+    b.click("#pass")?;
+    let crow = format!("#callbacks tr[data-no='{first}']");
+    b.wait_text(&crow, |t| t.contains("待回访"))?;
+
+    // An agent calls the citizen back: reached, solved, satisfied.
+    open_as(&b, &hl, "/center", &agent, "1001", "agent")?;
+    b.wait_text(&crow, |t| t.contains("待回访"))?;
+    b.click(&crow)?;
+    b.wait_text("#facts", |t| t.contains("信号灯已修复"))?;
+    b.click("#cb-solved")?;
+    b.click("#callback-form button[type=submit]")?;
+    b.wait_text("#facts", |t| t.contains("已回访"))?;
+    shot(&b, "center-2-called-back")?;
+    let (_, v) = req(
+        &hl,
+        "GET",
+        &format!("/api/orders/{first}"),
+        Some(&agent),
+        "",
+    )?;
+    assert_eq!(v["order"]["status"], "called_back", "{v}");
+    assert_eq!(v["order"]["satisfaction"], "satisfied", "{v}");
+    Ok(())
+}
