@@ -234,6 +234,16 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
     let talking = wall.text("#agents")?;
     assert!(talking.contains("通话中"), "{talking}");
 
+    // Hold: the citizen hears music, the key shows it; resume.
+    b.click("#hold")?;
+    wait_for(&b, "#call-state", 10, |t| t.contains("保持中"))?;
+    assert_eq!(
+        b.eval("return document.getElementById('hold').getAttribute('aria-pressed')")?,
+        "true"
+    );
+    b.click("#hold")?;
+    wait_for(&b, "#call-state", 10, |t| t.contains("通话中"))?;
+
     // The work order, using a suggestion.
     b.type_into(
         "#content",
@@ -291,6 +301,8 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
         .find(|r| r.id != "earlier-1")
         .context("the call's record")?;
     assert_eq!(r.agent.as_deref(), Some("1001"), "{r:?}");
+    let route = r.route.clone().unwrap_or_default();
+    assert!(route.contains("answered:1001 > hold > resume"), "{route}");
     let rec = r.recording.clone().context("recording")?;
     let mut wav = hound::WavReader::open(&rec).with_context(|| rec.clone())?;
     assert_eq!(wav.spec().channels, 2);

@@ -101,7 +101,8 @@ fn routes(state: AcdState) -> Router {
         )
         .route("/api/acd/supervisor/agents/{id}/state", post(force_state))
         .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
-        // emergency | seat | transfer (the agents' static routes above take precedence).
+        // emergency | seat | transfer | hold | resume (the agents' static routes above take
+        // precedence).
         .route("/api/calls/{record}/{action}", post(call_action))
         .route("/api/acd/agents/{id}/{action}", post(agent_action))
         .with_state(state)
@@ -435,6 +436,8 @@ enum CallAction {
     Seat(String),
     /// Blind transfer.
     Transfer(String),
+    /// Hold (music for the caller) or resume.
+    Hold(bool),
 }
 
 impl CallAction {
@@ -464,10 +467,11 @@ impl CallAction {
                     required("`to` is required: an agent id, an annex number or a SIP URI")
                 })?)
             }
+            "hold" | "resume" => CallAction::Hold(kind == "hold"),
             other => {
                 return Err(error(
                     StatusCode::NOT_FOUND,
-                    format!("no call action `{other}` (emergency, seat or transfer)"),
+                    format!("no call action `{other}` (emergency, seat, transfer, hold or resume)"),
                 ));
             }
         })
@@ -489,6 +493,10 @@ impl CallAction {
                 .blind_transfer(record, &to)
                 .await
                 .map(|n| json!({ "transferred": record, "to": n })),
+            CallAction::Hold(on) => calls
+                .hold(record, on)
+                .await
+                .map(|s| json!({ "call": record, "state": s })),
         };
         match done {
             Ok(v) => Json(v).into_response(),

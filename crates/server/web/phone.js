@@ -142,6 +142,7 @@ async function answerCall() {
     $("answer").hidden = true;
     $("reject").hidden = true;
     $("hangup").hidden = false;
+    $("hold").hidden = false;
     $("mute").hidden = false;
     $("in-call").hidden = false;
     $("call-state").textContent = "接通中…";
@@ -176,6 +177,9 @@ function callOver(why) {
   $("answer").hidden = true;
   $("reject").hidden = true;
   $("hangup").hidden = true;
+  $("hold").hidden = true;
+  $("hold").setAttribute("aria-pressed", "false");
+  $("hold").firstChild.textContent = "保持 ";
   $("mute").hidden = true;
   $("call-state").textContent = why;
   phoneStatus(phone.ws ? "软电话已就绪" : "软电话未连接", phone.ws ? "ok" : "bad");
@@ -197,7 +201,15 @@ async function callAction(kind, body, doing) {
   $("call-state").textContent = doing;
   try {
     const d = await api("POST", `/api/acd/agents/${encodeURIComponent(session.user)}/${kind}`, body);
-    $("call-state").textContent = kind === "seat" ? `三方通话中（${d.joined}）` : `已转接至 ${d.to}`;
+    $("call-state").textContent = kind === "seat" ? `三方通话中（${d.joined}）`
+      : kind === "hold" ? "保持中（来电人听等待音乐）"
+      : kind === "resume" ? "通话中"
+      : `已转接至 ${d.to}`;
+    if (kind === "hold" || kind === "resume") {
+      const held = kind === "hold";
+      $("hold").setAttribute("aria-pressed", String(held));
+      $("hold").firstChild.textContent = held ? "取消保持 " : "保持 ";
+    }
   } catch (err) {
     showError(`${doing.replace("…", "")}失败：${err.message}`);
     $("call-state").textContent = "通话中";
@@ -224,6 +236,12 @@ $("answer").addEventListener("click", answerCall);
 $("reject").addEventListener("click", hangUp);
 $("hangup").addEventListener("click", hangUp);
 $("mute").addEventListener("click", toggleMute);
+function toggleHold() {
+  if (!phone.call || !phone.call.answered) return;
+  const held = $("hold").getAttribute("aria-pressed") === "true";
+  callAction(held ? "resume" : "hold", undefined, held ? "正在恢复通话…" : "正在保持…");
+}
+$("hold").addEventListener("click", toggleHold);
 
 // ---- the caller's history -----------------------------------------------------------------
 
@@ -384,6 +402,7 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "F2") { ev.preventDefault(); answerCall(); }
   else if (ev.key === "F4") { ev.preventDefault(); hangUp(); }
   else if (ev.key === "F6") { ev.preventDefault(); toggleMute(); }
+  else if (ev.key === "F3") { ev.preventDefault(); toggleHold(); }
   else if (ev.altKey && ev.key.toLowerCase() === "s") { ev.preventDefault(); $("order-form").requestSubmit(); }
 });
 

@@ -107,6 +107,12 @@ pub(crate) enum CallControl {
         to: String,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
+    /// Hold (保持) or resume: the caller hears music on hold instead of the agent, who stays
+    /// on the line. Answered with `held` or `resumed`.
+    Hold {
+        on: bool,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
     /// Three-party call (三方通话): ring the remote seat of a unit (by annex number or unit
     /// name) and, when it answers, mix it in. Answered with the number when it joins.
     Seat {
@@ -367,6 +373,7 @@ pub(crate) async fn entry(
         invite_headers: Vec::new(),
         seat: None,
         agent_left: false,
+        held: false,
     };
     call.local_port = call.handle.caller_port();
 
@@ -512,6 +519,8 @@ struct Call {
     seat: Option<SeatParty>,
     /// In a three-party call the agent hung up; the citizen and the seat go on.
     agent_left: bool,
+    /// The agent put the caller on hold: the caller hears music until resumed.
+    held: bool,
 }
 
 impl Call {
@@ -696,6 +705,9 @@ impl Call {
                 self.blind_transfer(to, Some(reply), false).await
             }
             Ev::Control(CallControl::Seat { who, reply }) => self.bring_in_seat(who, reply).await,
+            Ev::Control(CallControl::Hold { on, reply }) => {
+                let _ = reply.send(self.hold(on));
+            }
             Ev::SeatTimeout(i) => {
                 if self.seat.as_ref().is_some_and(|s| s.leg == i && !s.joined) && !self.legs[i].done
                 {
@@ -1151,6 +1163,36 @@ impl Call {
 
     /// Rings the remote seat of a unit for a three-party call; the citizen keeps hearing the
     /// agent meanwhile.
+    /// The agent's hold key: music on hold for the caller (the prompt takes the peer's place
+    /// in what the caller hears), the agent's audio back on resume.
+    fn hold(&mut self, on: bool) -> Result<String, String> {
+        if !matches!(self.phase, Phase::Bridged(_)) || self.agent_left {
+            return Err("the call is not with an agent".into());
+        }
+        if self.seat.as_ref().is_some_and(|s| s.joined) {
+            return Err(
+                "a three-party call is not put on hold: the others would hear the music".into(),
+            );
+        }
+        if self.transfer.is_some() {
+            return Err("a transfer is ringing: the caller already hears music".into());
+        }
+        let word = if on { "held" } else { "resumed" };
+        if on == self.held {
+            return Ok(word.into());
+        }
+        if on {
+            self.handle.play(&[HOLD_MUSIC.to_string()], true);
+            self.route_extra.push("hold".into());
+        } else {
+            self.handle.resume_peer();
+            self.route_extra.push("resume".into());
+        }
+        self.held = on;
+        info!(record = %self.record.id(), word, "agent hold key");
+        Ok(word.into())
+    }
+
     async fn bring_in_seat(
         &mut self,
         who: String,

@@ -107,6 +107,12 @@ impl Calls {
         .await
     }
 
+    /// Puts call `record` on hold (music for the caller) or resumes it.
+    pub async fn hold(&self, record: &str, on: bool) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::Hold { on, reply })
+            .await
+    }
+
     /// Three-party call: rings the remote seat of `who` (an annex number such as 12369, or a
     /// unit's name) and mixes it into call `record` when it answers; returns its number.
     pub async fn bring_in_seat(&self, record: &str, who: &str) -> Result<String, CallControlError> {
