@@ -14,7 +14,7 @@ use std::time::Instant;
 use hotline_media::Digit;
 use hotline_media::session::{
     CallMedia, DtmfSource, EncodedAudio, LegConfig, LegId, LegStats, MediaConfig, MediaEvent,
-    Micros, Transmit,
+    Micros, SeatMode, Transmit,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -71,6 +71,7 @@ enum Command {
     AttachSeat(Box<PortPair>, LegConfig),
     DetachSeat,
     ResumePeer,
+    SeatMode(SeatMode),
 }
 
 /// Control of one call's media task. Dropping every handle ends the task.
@@ -141,6 +142,11 @@ impl CallMediaHandle {
 
     pub fn detach_seat(&self) {
         self.tx.send(Command::DetachSeat).ok();
+    }
+
+    /// How the third party takes part (a supervisor listening, whispering, barging in).
+    pub fn set_seat_mode(&self, mode: SeatMode) {
+        self.tx.send(Command::SeatMode(mode)).ok();
     }
 
     /// The caller hears the peer again after a prompt or hold music.
@@ -348,6 +354,9 @@ impl CallShared {
                 core.seat = None;
             }
             Command::ResumePeer => core.media.resume_peer(now),
+            Command::SeatMode(mode) => {
+                core.media.set_seat_mode(mode);
+            }
             Command::Message(None) => {
                 core.media.record_message(false, now);
                 if let Some(r) = core.recorder.take()

@@ -7,7 +7,8 @@
 //! themselves), saturated to 16 bits and encoded in that participant's codec. The mix runs on
 //! the driver's clock, not on arrivals: a participant who stops sending only stops
 //! contributing, nobody waits for them. A muted participant is heard by no one but still hears
-//! everyone; a listen-only one (a supervisor monitoring) is never heard either.
+//! everyone; a listen-only one (a supervisor monitoring) is never heard either. A whispering
+//! one (密语: a supervisor coaching the agent) is heard only by the participants named.
 
 use crate::g711;
 use crate::jitter::{FRAME_SAMPLES, Frame, JitterBuffer, JitterConfig, Push};
@@ -21,6 +22,8 @@ struct Participant {
     id: ParticipantId,
     codec: Codec,
     muted: bool,
+    /// Heard only by these (a whisper); `None`: by everyone.
+    audience: Option<Vec<ParticipantId>>,
     jitter: JitterBuffer,
     /// This tick's decoded frame (None: silent or muted).
     frame: Option<Vec<i16>>,
@@ -63,6 +66,7 @@ impl Mixer {
             id,
             codec,
             muted: false,
+            audience: None,
             jitter: JitterBuffer::new(self.jitter),
             frame: None,
         });
@@ -80,6 +84,17 @@ impl Mixer {
         match self.parts.iter_mut().find(|p| p.id == id) {
             Some(p) => {
                 p.muted = muted;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Who hears `id`: only `to` (a whisper), or everyone again with `None`.
+    pub fn set_audience(&mut self, id: ParticipantId, to: Option<Vec<ParticipantId>>) -> bool {
+        match self.parts.iter_mut().find(|p| p.id == id) {
+            Some(p) => {
+                p.audience = to;
                 true
             }
             None => false,
@@ -139,10 +154,20 @@ impl Mixer {
         let mut pcm = [0i16; FRAME_SAMPLES];
         for p in &self.parts {
             let own = p.frame.as_deref();
-            let others = voices - usize::from(own.is_some());
+            // Whisperers this participant may not hear: taken out of its mix like its own voice.
+            let hidden: Vec<&[i16]> = self
+                .parts
+                .iter()
+                .filter(|w| w.id != p.id)
+                .filter(|w| w.audience.as_ref().is_some_and(|a| !a.contains(&p.id)))
+                .filter_map(|w| w.frame.as_deref())
+                .collect();
+            let others = voices - usize::from(own.is_some()) - hidden.len();
             for (i, slot) in pcm.iter_mut().enumerate() {
                 let mine = own.map_or(0, |f| i32::from(f[i]));
-                *slot = (self.sum[i] - mine).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+                let masked: i32 = hidden.iter().map(|f| i32::from(f[i])).sum();
+                *slot = (self.sum[i] - mine - masked)
+                    .clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
             }
             let mut payload = vec![0u8; FRAME_SAMPLES];
             match p.codec {

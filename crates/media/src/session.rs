@@ -55,6 +55,16 @@ pub enum LegId {
     Seat,
 }
 
+/// How the third party takes part: a remote seat or an emergency dispatcher talks; a
+/// supervisor monitoring listens (heard by nobody), whispers (密语: heard by the agent only) or
+/// barges in (强插: heard by all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeatMode {
+    Talk,
+    Listen,
+    Whisper,
+}
+
 /// How a key press reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DtmfSource {
@@ -517,6 +527,22 @@ impl CallMedia {
             },
             None => false,
         }
+    }
+
+    /// How the seat takes part (listen, whisper to the peer, talk). False outside a
+    /// conference.
+    pub fn set_seat_mode(&mut self, mode: SeatMode) -> bool {
+        let Some(c) = self.conf.as_mut() else {
+            return false;
+        };
+        let (Some(seat), peer) = (c.pid(LegId::Seat), c.pid(LegId::Peer)) else {
+            return false;
+        };
+        let audience = match mode {
+            SeatMode::Whisper => Some(peer.into_iter().collect()),
+            SeatMode::Talk | SeatMode::Listen => None,
+        };
+        c.mixer.set_muted(seat, mode == SeatMode::Listen) && c.mixer.set_audience(seat, audience)
     }
 
     /// `leg` is gone from the conference; with two parties left it stays mixed (the citizen

@@ -134,6 +134,47 @@ fn a_muted_participant_is_heard_by_nobody_but_hears_everyone() {
 }
 
 #[test]
+fn a_whisper_is_heard_only_by_its_audience() {
+    // Citizen a, agent b, supervisor c coaching the agent (密语): b hears a and c, a hears only
+    // b, c hears both; then c barges in (heard by all) and goes back to listening (muted).
+    let mut m = Mixer::new(JitterConfig::default());
+    let (a, b, c) = (m.add(Codec::Pcmu), m.add(Codec::Pcma), m.add(Codec::Pcmu));
+    let (u, al) = (Codec::Pcmu, Codec::Pcma);
+    assert!(m.set_audience(c, Some(vec![b])));
+    let send = [(a, u, Some(1000)), (b, al, Some(2000)), (c, u, Some(4000))];
+    let last = run(&mut m, 0, 20, &send).pop().unwrap();
+    assert!(
+        near(heard(&last, a, u), 2000),
+        "the citizen does not hear the whisper: {}",
+        heard(&last, a, u)
+    );
+    assert!(
+        near(heard(&last, b, al), 5000),
+        "the agent hears both: {}",
+        heard(&last, b, al)
+    );
+    assert!(
+        near(heard(&last, c, u), 3000),
+        "the supervisor hears both: {}",
+        heard(&last, c, u)
+    );
+    // Barge: everyone hears the supervisor.
+    m.set_audience(c, None);
+    let last = run(&mut m, 20, 5, &send).pop().unwrap();
+    assert!(
+        near(heard(&last, a, u), 6000),
+        "barged: {}",
+        heard(&last, a, u)
+    );
+    // Listen: nobody does.
+    m.set_muted(c, true);
+    let last = run(&mut m, 25, 5, &send).pop().unwrap();
+    assert!(near(heard(&last, a, u), 2000));
+    assert!(near(heard(&last, b, al), 1000));
+    assert!(!m.set_audience(ParticipantId(99), None));
+}
+
+#[test]
 fn a_participant_who_stops_sending_stalls_nobody() {
     let mut m = Mixer::new(JitterConfig::default());
     let (a, b, c) = (m.add(Codec::Pcmu), m.add(Codec::Pcmu), m.add(Codec::Pcmu));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use hotline_media::rtcp::{self, RtcpItem, SenderInfo};
 use hotline_media::session::{
     CallMedia, DtmfSource, FRAME_MICROS, LegConfig, LegId, MediaConfig, MediaEvent, Micros,
-    Transmit,
+    SeatMode, Transmit,
 };
 use hotline_media::{Codec, Digit, EventSender, RtpHeader, RtpPacket, g711};
 
@@ -851,6 +851,40 @@ fn a_muted_agent_is_not_heard_but_still_hears() {
     );
     w.m.set_muted(LegId::Peer, false);
     talk(&mut w, 30, 10, &all);
+    assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 6000));
+}
+
+#[test]
+fn a_supervisor_listens_whispers_to_the_agent_and_barges_in() {
+    let mut w = World::new(MediaConfig::default());
+    w.m.attach_peer(peer_leg(), 0);
+    assert!(!w.m.set_seat_mode(SeatMode::Listen), "no conference yet");
+    w.m.attach_seat(seat_leg(), 0);
+    let all = [
+        (LegId::Caller, 1000),
+        (LegId::Peer, 2000),
+        (LegId::Seat, 4000),
+    ];
+    // Listening (监听): nobody hears the supervisor, who hears both.
+    assert!(w.m.set_seat_mode(SeatMode::Listen));
+    talk(&mut w, 0, 30, &all);
+    assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 2000));
+    assert!(near(last_level(&w, LegId::Peer, Codec::Pcmu), 1000));
+    assert!(near(last_level(&w, LegId::Seat, Codec::Pcma), 3000));
+    // Whispering (密语): the agent hears the supervisor, the citizen does not.
+    assert!(w.m.set_seat_mode(SeatMode::Whisper));
+    talk(&mut w, 30, 10, &all);
+    assert!(
+        near(last_level(&w, LegId::Caller, Codec::Pcmu), 2000),
+        "the citizen hears only the agent"
+    );
+    assert!(
+        near(last_level(&w, LegId::Peer, Codec::Pcmu), 5000),
+        "the agent hears both"
+    );
+    // Barging in (强插): everyone hears everyone.
+    assert!(w.m.set_seat_mode(SeatMode::Talk));
+    talk(&mut w, 40, 10, &all);
     assert!(near(last_level(&w, LegId::Caller, Codec::Pcmu), 6000));
 }
 
