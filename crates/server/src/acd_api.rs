@@ -101,6 +101,11 @@ fn routes(state: AcdState) -> Router {
         )
         .route("/api/acd/supervisor/agents/{id}/state", post(force_state))
         .route("/api/acd/supervisor/calls/{call}/move", post(move_call))
+        .route("/api/acd/supervisor/monitor/{record}", post(monitor))
+        .route(
+            "/api/acd/supervisor/monitor/{record}/mode",
+            post(monitor_mode),
+        )
         // emergency | seat | transfer | hold | resume (the agents' static routes above take
         // precedence).
         .route("/api/calls/{record}/{action}", post(call_action))
@@ -426,6 +431,87 @@ struct SeatBody {
 struct TransferBody {
     /// An agent id, an annex number or a SIP URI.
     to: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MonitorBody {
+    /// Where the supervisor is: an agent id or registered user, an annex number or a SIP URI.
+    phone: Option<String>,
+    /// listen (监听), whisper (密语, to the agent) or barge (强插).
+    mode: Option<String>,
+}
+
+fn monitor_mode_of(b: &MonitorBody) -> Result<hotline_sip::MonitorMode, Response> {
+    let m = b.mode.as_deref().unwrap_or("listen");
+    hotline_sip::MonitorMode::parse(m).ok_or_else(|| {
+        error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("`mode` = {m:?}: give listen, whisper or barge"),
+        )
+    })
+}
+
+fn control_result(
+    done: Result<String, hotline_sip::CallControlError>,
+    record: &str,
+    mode: hotline_sip::MonitorMode,
+) -> Response {
+    match done {
+        Ok(n) => Json(
+            json!({ "call": record, "monitor": n, "mode": format!("{mode:?}").to_lowercase() }),
+        )
+        .into_response(),
+        Err(hotline_sip::CallControlError::NoCall(r)) => {
+            error(StatusCode::NOT_FOUND, format!("no call {r} in progress"))
+        }
+        Err(e) => error(StatusCode::BAD_GATEWAY, e),
+    }
+}
+
+/// `POST /api/acd/supervisor/monitor/{record}`: rings the supervisor's `phone` and mixes it into
+/// the call as listening, whispering to the agent or barging in; 200 once it joined.
+async fn monitor(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    let b: MonitorBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mode = match monitor_mode_of(&b) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(phone) = b.phone.filter(|p| !p.trim().is_empty()) else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`phone` is required: the supervisor's extension, annex number or SIP URI",
+        );
+    };
+    control_result(
+        s.1.monitor(&record, phone.trim(), mode).await,
+        &record,
+        mode,
+    )
+}
+
+/// `POST /api/acd/supervisor/monitor/{record}/mode`: listen, whisper or barge from now on.
+async fn monitor_mode(
+    AxState(s): AxState<AcdState>,
+    Path(record): Path<String>,
+    raw: String,
+) -> Response {
+    let b: MonitorBody = match body(&raw) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mode = match monitor_mode_of(&b) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    control_result(s.1.monitor_mode(&record, mode).await, &record, mode)
 }
 
 /// What is asked of a call in progress (docs/calls.md).

@@ -4,6 +4,38 @@
 "use strict";
 
 const CALL_STATES = { waiting: "排队", offered: "振铃", connected: "通话", callback: "待回拨" };
+const MONITOR_MODES = [["listen", "监听"], ["whisper", "密语"], ["barge", "强插"]];
+const MODE_NAMES = Object.fromEntries(MONITOR_MODES);
+// The call this supervisor monitors, and how: { record, mode }.
+let monitoring = null;
+
+$("my-phone").value = localStorage.getItem("hotline.wall.phone") || "";
+$("my-phone").addEventListener("input", () => localStorage.setItem("hotline.wall.phone", $("my-phone").value));
+$("monitor-phone").addEventListener("submit", (ev) => ev.preventDefault());
+
+// The supervisor's phone is rung and mixed into the call; another mode on the same call only
+// changes how (no new ring). The answer comes once the phone joined (or why not).
+async function monitor(record, mode) {
+  showError("");
+  const phone = $("my-phone").value.trim();
+  try {
+    if (monitoring && monitoring.record === record) {
+      await api("POST", `/api/acd/supervisor/monitor/${encodeURIComponent(record)}/mode`, { mode });
+    } else {
+      if (!phone) { showError("请先填写“我的话机”：监听时呼叫的分机号或 SIP 地址"); $("my-phone").focus(); return; }
+      $("monitor-state").textContent = `正在呼叫 ${phone}…`;
+      await api("POST", `/api/acd/supervisor/monitor/${encodeURIComponent(record)}`, { phone, mode });
+    }
+    monitoring = { record, mode };
+    $("monitor-state").textContent = `${MODE_NAMES[mode]}中`;
+    for (const b of document.querySelectorAll(`#calls tr[data-record='${CSS.escape(record)}'] button.monitor`)) {
+      b.setAttribute("aria-pressed", String(b.dataset.mode === mode));
+    }
+  } catch (err) {
+    $("monitor-state").textContent = "";
+    showError(`${MODE_NAMES[mode]}失败：${err.message}`);
+  }
+}
 
 
 const pct = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
@@ -78,6 +110,10 @@ function renderAgents() {
 }
 
 function renderCalls(calls) {
+  if (monitoring && !calls.some((c) => c.tag === monitoring.record)) {
+    monitoring = null; // the call ended, and the supervisor's phone with it
+    $("monitor-state").textContent = "";
+  }
   $("calls").tBodies[0].replaceChildren(...calls.map((c) => {
     const tr = document.createElement("tr");
     cell(tr, c.caller);
@@ -85,6 +121,21 @@ function renderCalls(calls) {
     cell(tr, CALL_STATES[c.state] || c.state);
     cell(tr, (c.agents || []).join("、"));
     cell(tr, secs(c.waited_ms));
+    const td = cell(tr, "");
+    tr.dataset.record = c.tag;
+    if (c.state === "connected") {
+      for (const [mode, label] of MONITOR_MODES) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "monitor";
+        b.dataset.mode = mode;
+        b.textContent = label;
+        b.setAttribute("aria-label", `${label}：${c.caller}`);
+        b.setAttribute("aria-pressed", String(monitoring && monitoring.record === c.tag && monitoring.mode === mode));
+        b.addEventListener("click", () => monitor(c.tag, mode));
+        td.append(b);
+      }
+    }
     return tr;
   }));
 }

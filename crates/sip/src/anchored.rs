@@ -16,7 +16,7 @@ use hotline_cdr::{CallKind, CallRecordBuilder, EndReason};
 use hotline_ivr::{Action, Event, IvrCall, LineVars, Vars};
 use hotline_media::sdp::{self, Codec, Direction, LocalMedia, Offer, SdpError, SessionVersion};
 use hotline_media::sdp_offer::LocalOffer;
-use hotline_media::session::{LegConfig, LegId, MediaConfig};
+use hotline_media::session::{LegConfig, LegId, MediaConfig, SeatMode};
 use hotline_media_rt::{CallMediaHandle, MediaNotice, PortPair};
 use rsipstack::dialog::dialog::{DialogState, TerminatedReason, TransactionHandle};
 use rsipstack::dialog::dialog_layer::DialogLayer;
@@ -113,6 +113,19 @@ pub(crate) enum CallControl {
         on: bool,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
     },
+    /// A supervisor monitors the call from `phone` (an agent id or registered user, an annex
+    /// number or a SIP URI): rung, then mixed in as listening, whispering to the agent or
+    /// barging in. Answered with the phone's number once it joined.
+    Monitor {
+        phone: String,
+        mode: SeatMode,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
+    /// The monitoring supervisor changes mode (listen → whisper → barge, or back).
+    MonitorMode {
+        mode: SeatMode,
+        reply: tokio::sync::oneshot::Sender<Result<String, String>>,
+    },
     /// Three-party call (三方通话): ring the remote seat of a unit (by annex number or unit
     /// name) and, when it answers, mix it in. Answered with the number when it joins.
     Seat {
@@ -129,6 +142,9 @@ struct SeatParty {
     joined: bool,
     /// Our RTP port towards it (for its re-INVITEs).
     port: u16,
+    /// A supervisor monitoring (listen, whisper, barge) rather than a party to the call:
+    /// rung without hold music, and the call ends with the agent.
+    monitor: Option<SeatMode>,
 }
 
 /// A transfer ringing its target; the caller stays with the agent meanwhile.
@@ -708,6 +724,18 @@ impl Call {
             Ev::Control(CallControl::Hold { on, reply }) => {
                 let _ = reply.send(self.hold(on));
             }
+            Ev::Control(CallControl::Monitor { phone, mode, reply }) => {
+                if self.held {
+                    let _ = reply.send(Err("the caller is on hold".into()));
+                } else {
+                    let label = mode_name(mode);
+                    self.ring_third_party(phone.clone(), phone, reply, label, Some(mode))
+                        .await;
+                }
+            }
+            Ev::Control(CallControl::MonitorMode { mode, reply }) => {
+                let _ = reply.send(self.monitor_mode(mode));
+            }
             Ev::SeatTimeout(i) => {
                 if self.seat.as_ref().is_some_and(|s| s.leg == i && !s.joined) && !self.legs[i].done
                 {
@@ -1224,7 +1252,8 @@ impl Call {
                 ),
             );
         };
-        self.ring_third_party(line.number, uri, reply, "seat").await;
+        self.ring_third_party(line.number, uri, reply, "seat", None)
+            .await;
     }
 
     /// Rings `uri` to join the call as a third party (a remote seat, or an emergency trunk
@@ -1235,6 +1264,7 @@ impl Call {
         uri: String,
         reply: tokio::sync::oneshot::Sender<Result<String, String>>,
         label: &'static str,
+        monitor: Option<SeatMode>,
     ) {
         let refuse = |reply: tokio::sync::oneshot::Sender<Result<String, String>>, why: String| {
             let _ = reply.send(Err(why));
@@ -1269,8 +1299,10 @@ impl Call {
             reply: Some(reply),
             joined: false,
             port,
+            monitor,
         });
-        if self.core.cfg.hold_music_while_seat_rings {
+        // A supervisor's phone ringing is nothing the citizen should notice.
+        if self.core.cfg.hold_music_while_seat_rings && monitor.is_none() {
             self.playing = self.handle.play(&[HOLD_MUSIC.to_string()], true).0;
         }
         let ev = self.ev_tx.clone();
@@ -1311,6 +1343,9 @@ impl Call {
             }
         };
         self.handle.attach_seat(pair, cfg);
+        if let Some(mode) = self.seat.as_ref().and_then(|s| s.monitor) {
+            self.handle.set_seat_mode(mode);
+        }
         // The leg stays open (not done) until it hangs up.
         self.legs[i].done = false;
         if let Some(s) = self.seat.as_mut() {
@@ -1323,9 +1358,28 @@ impl Call {
         }
     }
 
+    /// The monitoring supervisor's new mode, applied to the mix at once.
+    fn monitor_mode(&mut self, mode: SeatMode) -> Result<String, String> {
+        match self.seat.as_ref() {
+            Some(s) if s.joined && s.monitor.is_some() => {
+                self.handle.set_seat_mode(mode);
+                if let Some(s) = self.seat.as_mut() {
+                    s.monitor = Some(mode);
+                }
+                self.route_extra.push(format!("mode:{}", mode_name(mode)));
+                Ok(mode_name(mode).into())
+            }
+            Some(s) if s.monitor.is_some() => {
+                Err("the supervisor's phone has not answered yet".into())
+            }
+            _ => Err("nobody is monitoring this call".into()),
+        }
+    }
+
     fn seat_failed(&mut self, why: String) {
         self.seat_pair = None;
-        if self.core.cfg.hold_music_while_seat_rings {
+        let monitoring = self.seat.as_ref().is_some_and(|s| s.monitor.is_some());
+        if self.core.cfg.hold_music_while_seat_rings && !monitoring {
             // Back from the music to the agent.
             self.handle.resume_peer();
         }
@@ -1359,7 +1413,7 @@ impl Call {
             return;
         };
         if stay {
-            self.ring_third_party(number, trunk, reply, "emergency")
+            self.ring_third_party(number, trunk, reply, "emergency", None)
                 .await;
         } else {
             self.start_transfer(number, trunk, Some(reply), false, "emergency")
@@ -1702,7 +1756,10 @@ impl Call {
             }
             DialogState::Terminated(_, _)
                 if matches!(self.phase, Phase::Bridged(w) if w == i)
-                    && self.seat.as_ref().is_some_and(|s| s.joined)
+                    && self
+                        .seat
+                        .as_ref()
+                        .is_some_and(|s| s.joined && s.monitor.is_none())
                     && !self.agent_left =>
             {
                 // The agent leaves a three-party call: the citizen and the expert go on; the
@@ -1717,6 +1774,11 @@ impl Call {
             DialogState::Terminated(_, reason)
                 if matches!(self.phase, Phase::Bridged(w) if w == i) && !self.agent_left =>
             {
+                // A supervisor monitoring leaves with the agent.
+                if self.seat.as_ref().is_some_and(|s| s.monitor.is_some()) {
+                    self.legs[i].done = true;
+                    self.hang_up_legs(None).await;
+                }
                 // finish() sends the caller its BYE.
                 self.outcome = Some(if matches!(reason, TerminatedReason::UasBye) {
                     (EndReason::CalleeHangup, 200)
@@ -1975,6 +2037,15 @@ impl Call {
         drop(self.acd.take());
         let record = self.record;
         self.core.finish_record(record, reason, code);
+    }
+}
+
+/// The name of a monitoring mode in routes and API answers.
+fn mode_name(mode: SeatMode) -> &'static str {
+    match mode {
+        SeatMode::Listen => "listen",
+        SeatMode::Whisper => "whisper",
+        SeatMode::Talk => "barge",
     }
 }
 

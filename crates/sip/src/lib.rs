@@ -62,6 +62,38 @@ pub enum SipError {
     Acd(#[from] hotline_acd::AcdError),
 }
 
+/// How a supervisor takes part in a call they monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorMode {
+    /// 监听: hears the citizen and the agent, heard by nobody.
+    Listen,
+    /// 密语: heard by the agent only.
+    Whisper,
+    /// 强插: heard by both.
+    Barge,
+}
+
+impl MonitorMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "listen" => Some(MonitorMode::Listen),
+            "whisper" => Some(MonitorMode::Whisper),
+            "barge" => Some(MonitorMode::Barge),
+            _ => None,
+        }
+    }
+}
+
+impl From<MonitorMode> for hotline_media::session::SeatMode {
+    fn from(m: MonitorMode) -> Self {
+        match m {
+            MonitorMode::Listen => hotline_media::session::SeatMode::Listen,
+            MonitorMode::Whisper => hotline_media::session::SeatMode::Whisper,
+            MonitorMode::Barge => hotline_media::session::SeatMode::Talk,
+        }
+    }
+}
+
 /// A handle on the calls in progress.
 #[derive(Clone)]
 pub struct Calls {
@@ -102,6 +134,35 @@ impl Calls {
     pub async fn blind_transfer(&self, record: &str, to: &str) -> Result<String, CallControlError> {
         self.control(record, |reply| anchored::CallControl::Transfer {
             to: to.to_string(),
+            reply,
+        })
+        .await
+    }
+
+    /// A supervisor monitors call `record` from `phone` (rung, then mixed in as `mode`);
+    /// returns the phone's number once it joined.
+    pub async fn monitor(
+        &self,
+        record: &str,
+        phone: &str,
+        mode: MonitorMode,
+    ) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::Monitor {
+            phone: phone.to_string(),
+            mode: mode.into(),
+            reply,
+        })
+        .await
+    }
+
+    /// The monitoring supervisor switches to `mode`.
+    pub async fn monitor_mode(
+        &self,
+        record: &str,
+        mode: MonitorMode,
+    ) -> Result<String, CallControlError> {
+        self.control(record, |reply| anchored::CallControl::MonitorMode {
+            mode: mode.into(),
             reply,
         })
         .await
