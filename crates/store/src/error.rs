@@ -34,6 +34,10 @@ pub enum StoreError {
     /// update, not other content. Nothing of the call is stored.
     #[error("{table} row {key} exists already")]
     Exists { table: &'static str, key: String },
+    /// A row naming a work order there is not (an attachment of an unknown order). Nothing of
+    /// the call is stored.
+    #[error("no work order {0}")]
+    NoSuchOrder(String),
     /// An optimistic-concurrency loss: the caller computed its change from version `expected`
     /// of the order, but the stored one is `found` (another append got there first; 0 when
     /// there is no such order). Nothing was written; the caller reloads, replays and retries.

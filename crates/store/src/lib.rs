@@ -4,6 +4,7 @@
 
 mod accounts;
 mod acd;
+mod attachments;
 mod backend;
 mod calendar;
 mod call_records;
@@ -18,6 +19,7 @@ mod writer;
 
 pub use accounts::{AuditRow, SessionRow, UserRow};
 pub use acd::{AgentStateRow, CallbackRow};
+pub use attachments::{AttachmentMeta, AttachmentRow};
 pub use backend::Backend;
 pub use calendar::CalendarOverrideRow;
 pub use call_records::Inserted;

@@ -51,6 +51,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_knowledge_base.sql"),
         include_str!("../migrations/postgres/0007_knowledge_base.sql"),
     ),
+    (
+        8,
+        "attachments",
+        include_str!("../migrations/sqlite/0008_attachments.sql"),
+        include_str!("../migrations/postgres/0008_attachments.sql"),
+    ),
 ];
 
 /// How many versions there are.

@@ -8,9 +8,10 @@ use chrono::{Duration, NaiveDate};
 use common::{TestDb, answered_record, at, bare_record};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
 use hotline_store::{
-    AgentStateRow, AuditRow, Backend, CalendarOverrideRow, CallbackRow, EventRow, Inserted,
-    KbEntryRow, KbKpiCounts, KbLinkRow, KbQuery, KbSaved, KbVersionRow, KpiCounts, LIST_LIMIT_MAX,
-    NewOutbox, OrderQuery, OrderRow, Store, StoreError, UserRow,
+    AgentStateRow, AttachmentMeta, AttachmentRow, AuditRow, Backend, CalendarOverrideRow,
+    CallbackRow, EventRow, Inserted, KbEntryRow, KbKpiCounts, KbLinkRow, KbQuery, KbSaved,
+    KbVersionRow, KpiCounts, LIST_LIMIT_MAX, NewOutbox, OrderQuery, OrderRow, Store, StoreError,
+    UserRow,
 };
 use sqlx::Connection;
 
@@ -77,6 +78,10 @@ on_both_backends!(
     kb_link_is_idempotent_and_counts_hits,
     kb_top_hits_most_linked_in_range,
     kb_kpis_count_answered_on_spot_and_linked,
+    attachments_round_trip_every_byte,
+    attachments_list_oldest_first_per_order,
+    attachment_of_an_unknown_order_or_a_bad_row_is_refused,
+    attachment_of_another_order_is_not_returned,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -3867,5 +3872,174 @@ async fn kb_kpis_count_answered_on_spot_and_linked(db: TestDb) {
             .await
             .expect("kpis"),
         KbKpiCounts::default()
+    );
+}
+
+/// An attachment of order `order` uploaded `ms` after the epoch of the tests; the digest is any
+/// 64 lowercase hex digits (the store keeps it, the API computes it).
+fn attachment(id: &str, order: &str, name: &str, data: &[u8], ms: i64) -> AttachmentRow {
+    AttachmentRow {
+        meta: AttachmentMeta {
+            id: id.into(),
+            order_no: order.into(),
+            name: name.into(),
+            content_type: "image/png".into(),
+            size: data.len() as u64,
+            sha256: format!("{:064x}", data.len() * 7 + ms as usize),
+            uploaded_by: "jtj".into(),
+            uploaded_at: at(ms),
+        },
+        data: data.to_vec(),
+    }
+}
+
+/// Bytes come back as they went in: NUL bytes, every byte value, sequences that are not UTF-8
+/// (a lone continuation byte, a truncated sequence, an overlong encoding), a one-byte file and
+/// a 3 MiB one; names in Chinese with spaces; the metadata as written.
+async fn attachments_round_trip_every_byte(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    put_order(&store, 1, 1_000, |_| {}).await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.extend(0..=255u8);
+    png.extend([
+        0x80, 0xc3, 0x28, 0xe2, 0x82, 0xc0, 0xaf, 0xff, 0xfe, 0x00, 0x00,
+    ]);
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let rows = [
+        attachment("a-png", &no(1), "现场 照片.png", &png, 2_000),
+        attachment("a-one", &no(1), "x", &[0x00], 3_000),
+        AttachmentRow {
+            meta: AttachmentMeta {
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    .into(),
+                ..attachment("a-big", &no(1), "统计表.xlsx", &big, 4_000).meta
+            },
+            data: big.clone(),
+        },
+    ];
+    for row in &rows {
+        store.add_attachment(row).await.expect("add");
+    }
+    for row in &rows {
+        let (meta, data) = store
+            .attachment(&no(1), &row.meta.id)
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("{} stored", row.meta.id));
+        assert_eq!(meta, row.meta);
+        assert!(data == row.data, "{}: bytes changed", row.meta.id);
+    }
+    assert_eq!(
+        store.attachments_of(&no(1)).await.expect("list"),
+        rows.iter().map(|r| r.meta.clone()).collect::<Vec<_>>()
+    );
+}
+
+/// An order's attachments are listed oldest first whatever order they were written in (the
+/// id breaks a tie within a millisecond), without another order's.
+async fn attachments_list_oldest_first_per_order(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    put_order(&store, 1, 1_000, |_| {}).await;
+    put_order(&store, 2, 1_000, |_| {}).await;
+    for (id, order, ms) in [
+        ("c", 1, 5_000),
+        ("x-other", 2, 1_500),
+        ("a", 1, 2_000),
+        ("e", 1, 3_000),
+        ("d", 1, 3_000),
+    ] {
+        store
+            .add_attachment(&attachment(
+                id,
+                &no(order),
+                &format!("{id}.png"),
+                b"\x89PNG",
+                ms,
+            ))
+            .await
+            .expect("add");
+    }
+    let ids = |rows: Vec<AttachmentMeta>| rows.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.attachments_of(&no(1)).await.expect("list")),
+        ["a", "d", "e", "c"]
+    );
+    assert_eq!(
+        ids(store.attachments_of(&no(2)).await.expect("list")),
+        ["x-other"]
+    );
+    assert!(store.attachments_of(&no(3)).await.expect("list").is_empty());
+}
+
+/// An attachment of an order that does not exist is refused with an error naming the order,
+/// as are rows whose size or digest do not describe their bytes and an id already used; nothing
+/// is written by any of them and the first attachment with that id is unchanged.
+async fn attachment_of_an_unknown_order_or_a_bad_row_is_refused(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    put_order(&store, 1, 1_000, |_| {}).await;
+    let err = store
+        .add_attachment(&attachment("u-1", &no(9), "a.pdf", b"%PDF-1.7", 2_000))
+        .await
+        .expect_err("unknown order");
+    assert!(
+        matches!(&err, StoreError::NoSuchOrder(n) if *n == no(9)),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&no(9)), "{err}");
+    assert_eq!(kb_entry_count(&db.url, "work_order_attachments").await, 0);
+
+    let good = attachment("u-2", &no(1), "a.pdf", b"%PDF-1.7", 2_000);
+    let mut wrong_size = good.clone();
+    wrong_size.meta.size = 9;
+    let mut bad_digest = good.clone();
+    bad_digest.meta.sha256 = "ABC".into();
+    let mut upper_digest = good.clone();
+    upper_digest.meta.sha256 = upper_digest.meta.sha256.to_uppercase().replace('0', "F");
+    let mut no_name = good.clone();
+    no_name.meta.name = String::new();
+    let mut no_id = good.clone();
+    no_id.meta.id = String::new();
+    for (what, row) in [
+        ("size", &wrong_size),
+        ("digest", &bad_digest),
+        ("uppercase digest", &upper_digest),
+        ("name", &no_name),
+        ("id", &no_id),
+    ] {
+        let err = store.add_attachment(row).await.expect_err(what);
+        assert!(matches!(err, StoreError::Invalid(_)), "{what}: {err}");
+    }
+    assert_eq!(kb_entry_count(&db.url, "work_order_attachments").await, 0);
+
+    store.add_attachment(&good).await.expect("add");
+    let mut again = attachment("u-2", &no(1), "b.pdf", b"%PDF-2.0 other", 3_000);
+    again.meta.uploaded_by = "someone".into();
+    let err = store.add_attachment(&again).await.expect_err("id taken");
+    assert!(matches!(err, StoreError::Exists { .. }), "{err}");
+    assert_eq!(kb_entry_count(&db.url, "work_order_attachments").await, 1);
+    let (meta, data) = store
+        .attachment(&no(1), "u-2")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!((meta, data), (good.meta, good.data));
+}
+
+/// An attachment is read only through its own order: asked for under another order's number
+/// (a unit that may see that one) it is not there, and neither is an id never stored.
+async fn attachment_of_another_order_is_not_returned(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    put_order(&store, 1, 1_000, |_| {}).await;
+    put_order(&store, 2, 1_000, |_| {}).await;
+    let mine = attachment("m-1", &no(1), "a.png", b"\x89PNG\0mine", 2_000);
+    store.add_attachment(&mine).await.expect("add");
+    assert_eq!(store.attachment(&no(2), "m-1").await.expect("read"), None);
+    assert_eq!(store.attachment(&no(1), "m-2").await.expect("read"), None);
+    assert_eq!(store.attachment(&no(9), "m-1").await.expect("read"), None);
+    assert_eq!(
+        store.attachment(&no(1), "m-1").await.expect("read"),
+        Some((mine.meta, mine.data))
     );
 }
