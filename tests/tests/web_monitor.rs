@@ -8,13 +8,19 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use hotline_tests::api::login;
+use hotline_tests::api::{login, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{
     Hotline, SippArgs, free_even_port, free_udp_port, phone, repo_root, sipp_spawn,
 };
 
 const SETUP: &str = r#"
+[[users]]
+id = "1001"
+name = "王芳"
+role = "agent"
+password = "agent-pw"
+
 [[users]]
 id = "sup"
 name = "李班长"
@@ -63,6 +69,44 @@ fn the_supervisor_listens_whispers_and_barges_in_from_the_wallboard() -> Result<
     )?;
 
     let token = login(&hl, "sup", "sup-pw")?;
+    // What the API refuses, and says why.
+    let agent_token = login(&hl, "1001", "agent-pw")?;
+    for (who, path, body, want) in [
+        (
+            &token,
+            "/api/acd/supervisor/monitor/nope",
+            r#"{"phone": "1009"}"#,
+            404,
+        ),
+        (
+            &token,
+            "/api/acd/supervisor/monitor/nope",
+            r#"{"phone": "1009", "mode": "spy"}"#,
+            422,
+        ),
+        (
+            &token,
+            "/api/acd/supervisor/monitor/nope",
+            r#"{"mode": "listen"}"#,
+            422,
+        ),
+        (
+            &token,
+            "/api/acd/supervisor/monitor/nope/mode",
+            r#"{"mode": "barge"}"#,
+            404,
+        ),
+        (
+            &agent_token,
+            "/api/acd/supervisor/monitor/nope",
+            r#"{"phone": "1009"}"#,
+            403,
+        ),
+    ] {
+        let (code, v) = req(&hl, "POST", path, Some(who), body)?;
+        assert_eq!(code, want, "{path} {body}: {v}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    }
     let b = Browser::start(1366, 768)?;
     b.goto(&format!("http://{}/", hl.http))?;
     b.eval(&format!(

@@ -442,14 +442,17 @@ struct MonitorBody {
     mode: Option<String>,
 }
 
-fn monitor_mode_of(b: &MonitorBody) -> Result<hotline_sip::MonitorMode, Response> {
+/// The body of a monitoring request and its mode (listen when not given).
+fn monitor_body(raw: &str) -> Result<(MonitorBody, hotline_sip::MonitorMode), Response> {
+    let b: MonitorBody = body(raw)?;
     let m = b.mode.as_deref().unwrap_or("listen");
-    hotline_sip::MonitorMode::parse(m).ok_or_else(|| {
+    let mode = hotline_sip::MonitorMode::parse(m).ok_or_else(|| {
         error(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("`mode` = {m:?}: give listen, whisper or barge"),
         )
-    })
+    })?;
+    Ok((b, mode))
 }
 
 fn control_result(
@@ -476,12 +479,8 @@ async fn monitor(
     Path(record): Path<String>,
     raw: String,
 ) -> Response {
-    let b: MonitorBody = match body(&raw) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let mode = match monitor_mode_of(&b) {
-        Ok(m) => m,
+    let (b, mode) = match monitor_body(&raw) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let Some(phone) = b.phone.filter(|p| !p.trim().is_empty()) else {
@@ -490,11 +489,8 @@ async fn monitor(
             "`phone` is required: the supervisor's extension, annex number or SIP URI",
         );
     };
-    control_result(
-        s.1.monitor(&record, phone.trim(), mode).await,
-        &record,
-        mode,
-    )
+    let done = s.1.monitor(&record, phone.trim(), mode).await;
+    control_result(done, &record, mode)
 }
 
 /// `POST /api/acd/supervisor/monitor/{record}/mode`: listen, whisper or barge from now on.
@@ -503,15 +499,10 @@ async fn monitor_mode(
     Path(record): Path<String>,
     raw: String,
 ) -> Response {
-    let b: MonitorBody = match body(&raw) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let mode = match monitor_mode_of(&b) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    control_result(s.1.monitor_mode(&record, mode).await, &record, mode)
+    match monitor_body(&raw) {
+        Ok((_, mode)) => control_result(s.1.monitor_mode(&record, mode).await, &record, mode),
+        Err(r) => r,
+    }
 }
 
 /// What is asked of a call in progress (docs/calls.md).
