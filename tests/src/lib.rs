@@ -7,6 +7,7 @@
 pub mod acd;
 pub mod api;
 pub mod webdriver;
+pub mod ws;
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};

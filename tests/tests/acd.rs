@@ -7,6 +7,7 @@
 use anyhow::{Context, Result, bail};
 use hotline_cdr::EndReason;
 use hotline_tests::acd::{agent_state, api as http, snapshot, wait_agent_state as wait_state};
+use hotline_tests::ws::Ws;
 use hotline_tests::{
     Hotline, SippArgs, free_even_port, free_udp_port, http_get, phone, register_agent, repo_root,
     sipp_run, sipp_spawn,
@@ -450,79 +451,12 @@ fn agent_states_and_callbacks_survive_a_restart() -> Result<()> {
     Ok(())
 }
 
-/// A minimal WebSocket client: the upgrade, then the server's (unmasked) text frames.
-struct Ws(std::net::TcpStream);
-
-impl Ws {
-    fn connect(addr: SocketAddr, path: &str) -> Result<Ws> {
-        let token = hotline_tests::supervisor_token(addr)?;
-        let path = format!("{path}?access_token={token}");
-        let mut s = std::net::TcpStream::connect(addr)?;
-        s.set_read_timeout(Some(Duration::from_secs(20)))?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )?;
-        let mut head = Vec::new();
-        let mut b = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            s.read_exact(&mut b)?;
-            head.push(b[0]);
-        }
-        let head = String::from_utf8_lossy(&head).to_string();
-        if !head.starts_with("HTTP/1.1 101") {
-            bail!("no upgrade: {head}");
-        }
-        Ok(Ws(s))
-    }
-
-    fn next_json(&mut self) -> Result<Value> {
-        loop {
-            let mut h = [0u8; 2];
-            self.0.read_exact(&mut h)?;
-            let opcode = h[0] & 0x0f;
-            let mut len = u64::from(h[1] & 0x7f);
-            if len == 126 {
-                let mut l = [0u8; 2];
-                self.0.read_exact(&mut l)?;
-                len = u64::from(u16::from_be_bytes(l));
-            } else if len == 127 {
-                let mut l = [0u8; 8];
-                self.0.read_exact(&mut l)?;
-                len = u64::from_be_bytes(l);
-            }
-            let mut payload = vec![0u8; len as usize];
-            self.0.read_exact(&mut payload)?;
-            match opcode {
-                1 => return Ok(serde_json::from_slice(&payload)?),
-                8 => bail!("the server closed the stream"),
-                _ => continue,
-            }
-        }
-    }
-
-    /// Reads events until one of type `kind` matches `pred`; returns every event read.
-    fn until(&mut self, kind: &str, pred: impl Fn(&Value) -> bool) -> Result<Vec<Value>> {
-        let mut seen = Vec::new();
-        loop {
-            let v = self
-                .next_json()
-                .with_context(|| format!("waiting for {kind}; seen {seen:?}"))?;
-            let done = v["type"] == kind && pred(&v);
-            seen.push(v);
-            if done {
-                return Ok(seen);
-            }
-        }
-    }
-}
-
 #[test]
 fn a_supervisor_moves_a_waiting_caller_and_the_event_stream_shows_it() -> Result<()> {
     let hl = Hotline::start("[[queues]]\nname = \"complaint\"\n")?;
     let dir = hl.dir.path().to_path_buf();
-    let mut ws = Ws::connect(hl.http, "/api/acd/events")?;
+    let token = hotline_tests::supervisor_token(hl.http)?;
+    let mut ws = Ws::connect(hl.http, "/api/acd/events", &token)?;
     let first = ws.next_json()?;
     assert_eq!(first["type"], "snapshot", "{first}");
     assert_eq!(

@@ -83,10 +83,12 @@ function onPhone(m) {
       }
       break;
     case "cancelled":
-      if (phone.call && phone.call.call === m.call) callOver(phone.call.answered ? "通话已结束" : "来电已取消（对方挂机或已由其他坐席接听）");
+      if (phone.call && phone.call.call === m.call) {
+        callOver(phone.call.ending ? "已拒接" : phone.call.answered ? "通话已结束" : "来电已取消（对方挂机或已由其他坐席接听）");
+      }
       break;
     case "ended":
-      if (phone.call && phone.call.call === m.call) callOver("对方已挂机，通话结束");
+      if (phone.call && phone.call.call === m.call) callOver(phone.call.ending ? "通话已结束" : "对方已挂机，通话结束");
       break;
     case "replaced":
       phone.replaced = true;
@@ -160,6 +162,7 @@ async function answerCall() {
 
 function hangUp() {
   if (!phone.call) return;
+  phone.call.ending = true; // the end that comes back is ours, not the caller's
   phoneSend({ type: phone.call.answered ? "hangup" : "reject", call: phone.call.call });
 }
 

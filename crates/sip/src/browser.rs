@@ -410,11 +410,19 @@ impl Gateway {
                     Some(CallCmd::Answer(_)) => {}
                     Some(CallCmd::Reject(code)) if local.is_none() => {
                         dialog.reject(Some(StatusCode::from(code)), None).ok();
+                        // The page's own action is over too: it is told like any other end.
+                        events.send(PhoneEvent::Cancelled { call: call.clone() }).ok();
                         break;
                     }
                     Some(CallCmd::Reject(_)) => {}
                     Some(CallCmd::HangUp) | None => {
                         end(&dialog, local.is_some(), 486).await;
+                        let ev = if local.is_some() {
+                            PhoneEvent::Ended { call: call.clone() }
+                        } else {
+                            PhoneEvent::Cancelled { call: call.clone() }
+                        };
+                        events.send(ev).ok();
                         break;
                     }
                 },
