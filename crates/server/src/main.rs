@@ -4,6 +4,7 @@
 
 mod acd_api;
 mod acd_store;
+mod attachments_api;
 mod embedded;
 mod http;
 mod kb_api;

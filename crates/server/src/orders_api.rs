@@ -214,7 +214,7 @@ fn query_token(q: Option<&str>) -> Option<String> {
 }
 
 impl OrdersState {
-    fn svc(&self) -> ApiResult<&OrderService> {
+    pub(crate) fn svc(&self) -> ApiResult<&OrderService> {
         self.service.get().ok_or_else(|| {
             Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -247,6 +247,7 @@ pub fn router(state: OrdersState) -> Router {
         .route("/api/users", get(list_users).post(add_user))
         .route("/api/outbox", get(outbox))
         .merge(crate::kb_api::routes())
+        .merge(crate::attachments_api::routes())
         .route("/api/openapi.json", get(openapi_json))
         .merge(Scalar::with_url("/api/docs", api_doc()))
         .with_state(state)
@@ -292,10 +293,12 @@ pub fn router(state: OrdersState) -> Router {
 )]
 struct ApiDoc;
 
-/// One document for the whole API: the work orders' routes and the knowledge base's.
+/// One document for the whole API: the work orders' routes (their attachments too) and the
+/// knowledge base's.
 fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::kb_api::KbDoc::openapi());
+    doc.merge(crate::attachments_api::AttachmentsDoc::openapi());
     doc
 }
 
@@ -458,7 +461,7 @@ fn role_str(r: &Role) -> &'static str {
     }
 }
 
-async fn audit(
+pub(crate) async fn audit(
     s: &OrdersState,
     c: &Caller,
     action: &str,
@@ -711,7 +714,11 @@ async fn list_orders(
 }
 
 /// Loads an order the caller may see: a unit's staff only theirs (others are 404).
-async fn visible(s: &OrdersState, c: &Caller, no: &str) -> ApiResult<hotline_orders::StoredOrder> {
+pub(crate) async fn visible(
+    s: &OrdersState,
+    c: &Caller,
+    no: &str,
+) -> ApiResult<hotline_orders::StoredOrder> {
     let o = s.svc()?.load(no).await?;
     if let Some(unit) = c.0.unit()
         && !o.order.visible_to_unit(unit)
