@@ -217,6 +217,22 @@ impl Browser {
         Ok(())
     }
 
+    /// Chooses a file for an `<input type=file>`: WebDriver takes the file's absolute path as
+    /// the keys sent to the element, and the page gets its change event as if picked by hand.
+    pub fn upload(&self, css: &str, path: &Path) -> Result<()> {
+        let path = path
+            .canonicalize()
+            .with_context(|| format!("the file to upload, {}", path.display()))?;
+        let e = self.find(css)?;
+        call(
+            self.addr,
+            "POST",
+            &self.path(&format!("/element/{e}/value")),
+            Some(&json!({"text": path.to_string_lossy()})),
+        )?;
+        Ok(())
+    }
+
     /// Clicks the element; a page that re-rendered it between the look-up and the click
     /// (a live table) gets the selector looked up again.
     pub fn click(&self, css: &str) -> Result<()> {

@@ -1,6 +1,7 @@
 // The handling units' portal (issue 8, first part): the unit's open orders with due-date
-// lights, an order's details, sign-for and the reply. The unit sees only its own orders, the
-// caller's numbers masked (the API does both).
+// lights, an order's details, sign-for and the reply, the order's attachments (listed,
+// downloaded, uploaded). The unit sees only its own orders, the caller's numbers masked (the
+// API does both).
 "use strict";
 
 const TYPES = {
@@ -61,6 +62,11 @@ async function loadList() {
 
 async function open_(no) {
   showError("");
+  if (!current || current.no !== no) {
+    // Another order: none of the last one's files stay on show while this one's load.
+    $("att-list").tBodies[0].replaceChildren();
+    $("att-status").textContent = "";
+  }
   try {
     const d = await api("GET", `/api/orders/${encodeURIComponent(no)}`);
     current = d.order;
@@ -95,8 +101,122 @@ async function open_(no) {
     $("detail").hidden = false;
   } catch (err) {
     showError("工单打开失败：" + err.message);
+    return;
+  }
+  await loadAttachments(no);
+}
+
+// ---- attachments ---------------------------------------------------------------------------
+
+// The server's limit (crates/server/src/attachments_api.rs), only to explain a connection the
+// server cut while a far larger file was still being sent; the server says why otherwise.
+const ATTACHMENT_MAX = 10 * 1024 * 1024;
+
+function fileSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function attachmentsPath(no) {
+  return `/api/orders/${encodeURIComponent(no)}/attachments`;
+}
+
+async function loadAttachments(no) {
+  try {
+    const d = await api("GET", attachmentsPath(no));
+    if (!current || current.no !== no) return;
+    const rows = d.attachments.map((a) => {
+      const tr = document.createElement("tr");
+      tr.dataset.id = a.id;
+      const name = document.createElement("td");
+      const link = document.createElement("a");
+      link.href = `${attachmentsPath(no)}/${encodeURIComponent(a.id)}`;
+      link.textContent = a.name;
+      link.setAttribute("aria-label", `下载附件 ${a.name}`);
+      link.addEventListener("click", (ev) => { ev.preventDefault(); download(no, a); });
+      name.append(link);
+      tr.append(name);
+      for (const text of [fileSize(a.size), a.uploaded_by, when(a.uploaded_at)]) {
+        const c = document.createElement("td");
+        c.textContent = text;
+        tr.append(c);
+      }
+      return tr;
+    });
+    $("att-list").tBodies[0].replaceChildren(...rows);
+    $("att-none").hidden = rows.length > 0;
+  } catch (err) {
+    showError("附件列表加载失败：" + err.message);
   }
 }
+
+// The server's error in its own words (JSON {"error"}), or the status.
+async function failure(res) {
+  const text = await res.text();
+  try { return JSON.parse(text).error || text; } catch { return text || `请求失败（${res.status}）`; }
+}
+
+// A download needs the bearer token, so a plain link would not do: the bytes are fetched,
+// handed to a temporary <a download> as an object URL, and the URL released.
+async function download(no, a) {
+  showError("");
+  try {
+    const res = await fetch(`${attachmentsPath(no)}/${encodeURIComponent(a.id)}`, {
+      headers: { authorization: "Bearer " + session.token },
+    });
+    if (!res.ok) throw new Error(await failure(res));
+    const blob = await res.blob();
+    const url = URL.createObjectURL(blob);
+    const tmp = document.createElement("a");
+    tmp.href = url;
+    tmp.download = a.name;
+    tmp.hidden = true;
+    document.body.append(tmp);
+    tmp.click();
+    tmp.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60 * 1000);
+  } catch (err) {
+    showError(`附件“${a.name}”下载失败：${err.message}`);
+  }
+}
+
+async function upload(file) {
+  const no = current.no;
+  showError("");
+  $("att-status").textContent = `正在上传“${file.name}”（${fileSize(file.size)}）…`;
+  try {
+    let res;
+    try {
+      res = await fetch(`${attachmentsPath(no)}?name=${encodeURIComponent(file.name)}`, {
+        method: "POST",
+        headers: {
+          authorization: "Bearer " + session.token,
+          "content-type": file.type || "application/octet-stream",
+        },
+        body: file,
+      });
+    } catch (err) {
+      throw new Error(file.size > ATTACHMENT_MAX
+        ? `文件超过 ${ATTACHMENT_MAX / 1024 / 1024} MiB 上限，服务器已中断上传`
+        : "无法连接服务器：" + err.message);
+    }
+    if (!res.ok) throw new Error(await failure(res));
+    $("att-status").textContent = `已上传“${file.name}”`;
+    await loadAttachments(no);
+  } catch (err) {
+    $("att-status").textContent = "";
+    showError(`附件“${file.name}”上传失败：${err.message}`);
+  }
+}
+
+$("att-file").addEventListener("change", async (ev) => {
+  const input = ev.target;
+  const files = [...input.files];
+  for (const f of files) await upload(f);
+  // The same file can be chosen again (after fixing it, or on another order).
+  input.value = "";
+});
 
 async function step(body, what) {
   showError("");
