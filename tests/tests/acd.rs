@@ -4,7 +4,7 @@
 //! silent without BYE), the HTTP API's errors, and agent states and callbacks surviving a
 //! restart.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use hotline_cdr::EndReason;
 use hotline_tests::acd::{agent_state, api as http, snapshot, wait_agent_state as wait_state};
 use hotline_tests::ws::Ws;
@@ -14,8 +14,6 @@ use hotline_tests::{
 };
 use serde_json::Value;
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 fn queue_counters(hl: &Hotline, queue: &str) -> Result<Value> {
