@@ -284,3 +284,25 @@ pub fn dispatched_to(
     }
     Ok(no)
 }
+
+/// The users the web tests log in as: agent 1001, 市交通局's staff `jtj`, supervisor `sup`.
+pub const WEB_USERS: &str = r#"
+[[users]]
+id = "1001"
+name = "王芳"
+role = "agent"
+password = "agent-pw"
+
+[[users]]
+id = "jtj"
+name = "交通局张科长"
+role = "unit_staff"
+unit = "市交通局"
+password = "jtj-pw"
+
+[[users]]
+id = "sup"
+name = "李班长"
+role = "supervisor"
+password = "sup-pw"
+"#;

@@ -288,6 +288,34 @@ impl Browser {
         }
     }
 
+    /// Saves a PNG of the window as `target/screenshots/<name>.png` (what the test run keeps
+    /// of each screen).
+    pub fn shot(&self, name: &str) -> Result<()> {
+        self.screenshot(
+            &crate::repo_root()
+                .join("target/screenshots")
+                .join(format!("{name}.png")),
+        )
+    }
+
+    /// Opens `path` on `base` (`host:port`) logged in as `user` with `token`: the session the
+    /// log-in page would have kept in the tab.
+    pub fn open_as(
+        &self,
+        base: std::net::SocketAddr,
+        path: &str,
+        token: &str,
+        user: &str,
+        role: &str,
+    ) -> Result<()> {
+        self.goto(&format!("http://{base}/"))?;
+        let session = json!({"token": token, "user": user, "name": user, "role": role});
+        self.eval(&format!(
+            "sessionStorage.setItem('hotline.session', JSON.stringify({session})); return 1;"
+        ))?;
+        self.goto(&format!("http://{base}{path}"))
+    }
+
     /// Saves a PNG of the window.
     pub fn screenshot(&self, to: &Path) -> Result<()> {
         let v = call(self.addr, "GET", &self.path("/screenshot"), None)?;

@@ -11,41 +11,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use hotline_tests::api::{answered, insert_records, login, order_of, req};
+use hotline_tests::api::{WEB_USERS, answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{Hotline, SippArgs, free_even_port, repo_root, sipp_spawn, write_rtp_pcap};
 use serde_json::Value;
 
-const SETUP: &str = r#"
-[kb]
-load_sample = true
-
-[[users]]
-id = "1001"
-name = "王芳"
-role = "agent"
-password = "agent-pw"
-
-[[users]]
-id = "jtj"
-name = "交通局张科长"
-role = "unit_staff"
-unit = "市交通局"
-password = "jtj-pw"
-
-[[users]]
-id = "sup"
-name = "李班长"
-role = "supervisor"
-password = "sup-pw"
-"#;
-
-fn shot(b: &Browser, name: &str) -> Result<()> {
-    b.screenshot(
-        &repo_root()
-            .join("target/screenshots")
-            .join(format!("{name}.png")),
-    )
+/// The web users, with the sample knowledge base for the suggestions.
+fn setup() -> String {
+    format!("[kb]\nload_sample = true\n{WEB_USERS}")
 }
 
 /// Like `wait_text`, for up to `secs`.
@@ -126,7 +99,7 @@ fn stats(b: &Browser) -> Result<Value> {
 #[test]
 fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> Result<()> {
     let hl = Hotline::start_with(
-        SETUP,
+        &setup(),
         &[
             ("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1"),
             ("HOTLINE_ACD__DEFAULTS__WRAP_UP_SECS", "30"),
@@ -175,11 +148,7 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
     // The supervisor's wallboard in a second browser.
     let sup = login(&hl, "sup", "sup-pw")?;
     let wall = Browser::start(1366, 768)?;
-    wall.goto(&format!("http://{}/", hl.http))?;
-    wall.eval(&format!(
-        "sessionStorage.setItem('hotline.session', JSON.stringify({{token: '{sup}', user: 'sup', name: '李班长', role: 'supervisor'}})); return 1;"
-    ))?;
-    wall.goto(&format!("http://{}/wallboard", hl.http))?;
+    wall.open_as(hl.http, "/wallboard", &sup, "sup", "supervisor")?;
     wait_for(&wall, "#live", 10, |t| t.contains("实时"))?;
 
     // The citizen dials 12345, presses 0, and speaks (a 1 kHz tone, 40 s).
@@ -208,15 +177,15 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
     assert!(b.text("#call-line")?.contains("12345"));
     let history = wait_for(&b, "#history", 10, |t| t.contains(&earlier))?;
     assert!(history.contains("重复来电"), "{history}");
-    shot(&b, "call-1-ringing")?;
+    b.shot("call-1-ringing")?;
     let calls = wait_for(&wall, "#calls", 10, |t| t.contains(citizen))?;
     assert!(!calls.is_empty());
-    shot(&wall, "call-2-wallboard")?;
+    wall.shot("call-2-wallboard")?;
 
     // Answer in the page: WebRTC to the hotline, bridged to the citizen's RTP.
     b.click("#answer")?;
     wait_for(&b, "#call-state", 15, |t| t.contains("通话中"))?;
-    shot(&b, "call-3-talking")?;
+    b.shot("call-3-talking")?;
     std::thread::sleep(Duration::from_secs(4));
     let st = stats(&b)?;
     let received = st["received"].as_u64().unwrap_or(0);
@@ -262,18 +231,18 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
     b.eval("const l = document.getElementById('lead'); l.value = ''; return 1;")?;
     b.type_into("#lead", "市交通局")?;
     b.type_into("#card", "请核实并修复站牌")?;
-    shot(&b, "call-4-order")?;
+    b.shot("call-4-order")?;
 
     // The agent hangs up; the citizen gets the BYE; the wrap-up counts down.
     b.click("#hangup")?;
     wait_for(&b, "#wrap-up", 10, |t| t.contains("剩余"))?;
-    shot(&b, "call-5-wrap-up")?;
+    b.shot("call-5-wrap-up")?;
     let (code, out) = caller.wait(Duration::from_secs(30))?;
     assert_eq!(code, 0, "citizen:\n{out}");
 
     b.click("#dispatch")?;
     let done = wait_for(&b, "#order-no", 20, |t| t.contains("已转办"))?;
-    shot(&b, "call-6-dispatched")?;
+    b.shot("call-6-dispatched")?;
     let no = done
         .split_whitespace()
         .find(|w| w.starts_with("YC"))
@@ -335,7 +304,7 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
     b.click("#login button[type=submit]")?;
     let row = format!("#orders tr[data-no='{no}']");
     if let Err(e) = wait_for(&b, &row, 15, |t| t.contains("待签收")) {
-        shot(&b, "call-7-unit-failed")?;
+        b.shot("call-7-unit-failed")?;
         bail!("{e}; the page: {}", b.text("body").unwrap_or_default());
     }
     b.click(&row)?;
@@ -353,7 +322,7 @@ fn a_citizen_reaches_the_browser_agent_who_talks_and_dispatches_the_order() -> R
             b.text("#error").unwrap_or_default()
         );
     }
-    shot(&b, "call-7-unit-replied")?;
+    b.shot("call-7-unit-replied")?;
     let (_, v) = req(&hl, "GET", &format!("/api/orders/{no}"), Some(&agent), "")?;
     assert_eq!(v["order"]["status"], "replied", "{v}");
     Ok(())

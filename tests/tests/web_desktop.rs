@@ -5,51 +5,24 @@
 //! `target/screenshots/`.
 
 use anyhow::Result;
-use hotline_tests::api::{answered, insert_records, login, order_of, req};
+use hotline_tests::api::{WEB_USERS, answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{Hotline, repo_root};
 use serde_json::json;
 
-const SETUP: &str = r#"
-[kb]
-load_sample = true
-
-[[users]]
-id = "1001"
-name = "王芳"
-role = "agent"
-password = "agent-pw"
-
-[[users]]
-id = "jtj"
-name = "交通局张科长"
-role = "unit_staff"
-unit = "市交通局"
-password = "jtj-pw"
-
-[[users]]
-id = "sup"
-name = "李班长"
-role = "supervisor"
-password = "sup-pw"
-"#;
-
-fn shot(b: &Browser, name: &str) -> Result<()> {
-    b.screenshot(
-        &repo_root()
-            .join("target/screenshots")
-            .join(format!("{name}.png")),
-    )
+/// The web users, with the sample knowledge base for the suggestions.
+fn setup() -> String {
+    format!("[kb]\nload_sample = true\n{WEB_USERS}")
 }
 
 #[test]
 fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()> {
-    let hl = Hotline::start(SETUP)?;
+    let hl = Hotline::start(&setup())?;
     let b = Browser::start(1366, 768)?;
     let url = format!("http://{}/", hl.http);
     b.goto(&url)?;
     assert_eq!(b.eval("return document.title")?, "12345 坐席工作台");
-    shot(&b, "desktop-1-login")?;
+    b.shot("desktop-1-login")?;
 
     // A wrong password: the error says so and the form stays.
     b.type_into("#user", "1001")?;
@@ -57,7 +30,7 @@ fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()>
     b.click("#login button[type=submit]")?;
     let err = b.wait_text("#error", |t| t.contains("登录失败"))?;
     assert!(err.contains("登录失败"), "{err}");
-    shot(&b, "desktop-2-login-error")?;
+    b.shot("desktop-2-login-error")?;
 
     // The users are stored once the database answers; log-in retries until then.
     b.eval("document.getElementById('user').value = ''")?;
@@ -82,14 +55,14 @@ fn an_agent_logs_in_goes_ready_and_gets_suggestions_while_typing() -> Result<()>
     assert!(marks.as_u64().unwrap_or(0) > 0, "matched words highlighted");
     let why = b.text("#suggestions li .why")?;
     assert!(why.contains("暖气"), "why it matched: {why}");
-    shot(&b, "desktop-3-suggestions")?;
+    b.shot("desktop-3-suggestions")?;
 
     // A search of the knowledge base.
     b.type_into("#q", "公积金提取")?;
     b.click("#kb-search button[type=submit]")?;
     let hit = b.wait_text("#results li", |t| t.contains("公积金"))?;
     assert!(hit.contains("公积金"), "{hit}");
-    shot(&b, "desktop-4-search")?;
+    b.shot("desktop-4-search")?;
 
     // A reload keeps the session and the typed description.
     b.goto(&url)?;
@@ -118,7 +91,7 @@ fn log_in(hl: &Hotline, b: &Browser, user: &str, password: &str) -> Result<()> {
 
 #[test]
 fn the_wallboard_follows_agents_live_and_a_supervisor_forces_a_state() -> Result<()> {
-    let hl = Hotline::start(SETUP)?;
+    let hl = Hotline::start(&setup())?;
     let b = Browser::start(1366, 768)?;
     b.goto(&format!("http://{}/", hl.http))?;
     log_in(&hl, &b, "sup", "sup-pw")?;
@@ -166,7 +139,7 @@ fn the_wallboard_follows_agents_live_and_a_supervisor_forces_a_state() -> Result
 
 #[test]
 fn a_unit_signs_for_its_order_and_replies_in_the_portal() -> Result<()> {
-    let hl = Hotline::start_with(SETUP, &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
+    let hl = Hotline::start_with(&setup(), &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
     // An order dispatched to 市交通局 by an agent, through the API.
     let agent = login(&hl, "1001", "agent-pw")?;
     insert_records(&hl, vec![answered("web-1", "13812341234")])?;

@@ -108,11 +108,7 @@ fn the_supervisor_listens_whispers_and_barges_in_from_the_wallboard() -> Result<
         assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
     }
     let b = Browser::start(1366, 768)?;
-    b.goto(&format!("http://{}/", hl.http))?;
-    b.eval(&format!(
-        "sessionStorage.setItem('hotline.session', JSON.stringify({{token: '{token}', user: 'sup', name: '李班长', role: 'supervisor'}})); return 1;"
-    ))?;
-    b.goto(&format!("http://{}/wallboard", hl.http))?;
+    b.open_as(hl.http, "/wallboard", &token, "sup", "supervisor")?;
     b.type_into("#my-phone", &format!("sip:sup@127.0.0.1:{sup_port}"))?;
     // The call, once the agent talks.
     let listen = "#calls button.monitor[data-mode='listen']";

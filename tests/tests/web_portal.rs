@@ -8,7 +8,7 @@
 use anyhow::{Result, bail};
 use hotline_tests::api::{answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
-use hotline_tests::{Hotline, repo_root};
+use hotline_tests::Hotline;
 use serde_json::json;
 
 const SETUP: &str = r#"
@@ -38,31 +38,6 @@ name = "李班长"
 role = "supervisor"
 password = "sup-pw"
 "#;
-
-fn shot(b: &Browser, name: &str) -> Result<()> {
-    b.screenshot(
-        &repo_root()
-            .join("target/screenshots")
-            .join(format!("{name}.png")),
-    )
-}
-
-/// Opens `path` as `user` (the session the log-in page would keep).
-fn open_as(
-    b: &Browser,
-    hl: &Hotline,
-    path: &str,
-    token: &str,
-    user: &str,
-    role: &str,
-) -> Result<()> {
-    b.goto(&format!("http://{}/", hl.http))?;
-    b.eval(&format!(
-        "sessionStorage.setItem('hotline.session', JSON.stringify({{token: '{token}', user: '{user}', name: '{user}', role: '{role}'}})); return 1;"
-    ))?;
-    b.goto(&format!("http://{}{path}", hl.http))?;
-    Ok(())
-}
 
 /// An order dispatched to 市交通局 from call record `id`.
 fn dispatched(hl: &Hotline, agent: &str, id: &str, caller: &str) -> Result<String> {
@@ -100,7 +75,7 @@ fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_cente
 
     let b = Browser::start(1366, 768)?;
     // The unit signs for the first order and asks for ten more days.
-    open_as(&b, &hl, "/units", &staff, "jtj", "unit_staff")?;
+    b.open_as(hl.http, "/units", &staff, "jtj", "unit_staff")?;
     let row = format!("#orders tr[data-no='{first}']");
     b.wait_text(&row, |t| t.contains("待签收"))?;
     b.click(&row)?;
@@ -117,7 +92,7 @@ fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_cente
     b.type_into("#extend-basis", "设备采购需走政府采购程序")?;
     b.click("#extend button[type=submit]")?;
     b.wait_text("#facts", |t| t.contains("延期申请"))?;
-    shot(&b, "units-3-extension-asked")?;
+    b.shot("units-3-extension-asked")?;
 
     // The second order goes back to the center with reasons.
     let row2 = format!("#orders tr[data-no='{second}']");
@@ -137,13 +112,13 @@ fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_cente
     assert_eq!(v["order"]["status"], "return_pending", "{v}");
 
     // The head approves the extension.
-    open_as(&b, &hl, "/units", &head, "jtj-head", "unit_head")?;
+    b.open_as(hl.http, "/units", &head, "jtj-head", "unit_head")?;
     b.wait_text(&row, |t| t.contains("办理中"))?;
     b.click(&row)?;
     b.wait_text("#decide-what", |t| t.contains("需协调交警部门"))?;
     b.type_into("#decide-note", "同意，抓紧采购")?;
     b.click("#decide-informed")?;
-    shot(&b, "units-4-head-decides")?;
+    b.shot("units-4-head-decides")?;
     b.click("#approve")?;
     b.wait_text("#facts", |t| !t.contains("延期申请"))?;
     let (_, v) = req(
@@ -172,26 +147,26 @@ fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_cente
         &body.to_string(),
     )?;
     assert_eq!(code, 200, "{v}");
-    open_as(&b, &hl, "/center", &sup, "sup", "supervisor")?;
+    b.open_as(hl.http, "/center", &sup, "sup", "supervisor")?;
     let rrow = format!("#review tr[data-no='{first}']");
     b.wait_text(&rrow, |t| t.contains("市交通局"))?;
     b.click(&rrow)?;
     b.wait_text("#facts", |t| t.contains("信号灯已修复"))?;
     b.type_into("#review-note", "答复完整")?;
-    shot(&b, "center-1-review")?;
+    b.shot("center-1-review")?;
     b.click("#pass")?;
     let crow = format!("#callbacks tr[data-no='{first}']");
     b.wait_text(&crow, |t| t.contains("待回访"))?;
 
     // An agent calls the citizen back: reached, solved, satisfied.
-    open_as(&b, &hl, "/center", &agent, "1001", "agent")?;
+    b.open_as(hl.http, "/center", &agent, "1001", "agent")?;
     b.wait_text(&crow, |t| t.contains("待回访"))?;
     b.click(&crow)?;
     b.wait_text("#facts", |t| t.contains("信号灯已修复"))?;
     b.click("#cb-solved")?;
     b.click("#callback-form button[type=submit]")?;
     b.wait_text("#facts", |t| t.contains("已回访"))?;
-    shot(&b, "center-2-called-back")?;
+    b.shot("center-2-called-back")?;
     let (_, v) = req(
         &hl,
         "GET",
@@ -273,7 +248,7 @@ fn a_unit_attaches_files_in_the_portal_and_downloads_them() -> Result<()> {
     std::fs::write(&zip, b"PK\x03\x04\x14\0\0\0")?;
 
     let b = Browser::start(1366, 768)?;
-    open_as(&b, &hl, "/units", &staff, "jtj", "unit_staff")?;
+    b.open_as(hl.http, "/units", &staff, "jtj", "unit_staff")?;
     let row = format!("#orders tr[data-no='{no}']");
     b.wait_text(&row, |t| t.contains("待签收"))?;
     b.click(&row)?;
@@ -312,7 +287,7 @@ fn a_unit_attaches_files_in_the_portal_and_downloads_them() -> Result<()> {
         bytes == hex(&png),
         "the download's bytes differ from the upload"
     );
-    shot(&b, "units-5-attachments")?;
+    b.shot("units-5-attachments")?;
 
     // Refused files: the banner says what the server said; nothing is added.
     b.upload("#att-file", &big)?;
