@@ -53,13 +53,7 @@ async function openOrder(no) {
       ["已联系来电人", reply ? (reply.kind.contacted_caller ? "是" : "否") : "—"],
       ["回访次数", String(o.callback_attempts || 0)],
     ];
-    $("facts").replaceChildren(...facts.flatMap(([k, v]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = v || "—";
-      return [dt, dd];
-    }));
+    showFacts($("facts"), facts);
     const supervisor = session.role === "supervisor" || session.role === "admin";
     $("review-form").hidden = !(o.status === "replied" && supervisor);
     $("callback-form").hidden = o.status !== "awaiting_callback";

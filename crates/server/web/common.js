@@ -18,6 +18,17 @@ const ORDER_STATUS = {
 };
 let session = JSON.parse(sessionStorage.getItem("hotline.session") || "null");
 
+// An order's facts as a definition list: [label, value] pairs, "—" for what is not known.
+function showFacts(dl, pairs) {
+  dl.replaceChildren(...pairs.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v || "—";
+    return [dt, dd];
+  }));
+}
+
 function showError(msg) {
   const e = $("error");
   e.textContent = msg;

@@ -78,13 +78,7 @@ async function open_(no) {
       ["区域", i.area], ["地址", i.address], ["诉求内容", i.content], ["办结时限", when(o.due_at)],
     ];
     if (o.extension_requested) facts.push(["延期申请", `待审批：延至 ${when(o.extension_requested)}`]);
-    $("facts").replaceChildren(...facts.flatMap(([k, v]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = v || "—";
-      return [dt, dd];
-    }));
+    showFacts($("facts"), facts);
     $("sign").hidden = o.status !== "dispatched";
     $("reply").hidden = o.status !== "handling";
     $("return").hidden = !["dispatched", "handling"].includes(o.status);
