@@ -79,6 +79,8 @@ fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_cente
     let row = format!("#orders tr[data-no='{first}']");
     b.wait_text(&row, |t| t.contains("待签收"))?;
     b.click(&row)?;
+    // The order opens when its details have loaded (the 签收 key is hidden until then).
+    b.wait_text("#facts", |t| t.contains(&first))?;
     b.click("#sign")?;
     b.wait_text("#facts", |t| t.contains("办理中"))?;
     let day = (chrono::Utc::now() + chrono::Duration::days(20))
