@@ -171,6 +171,9 @@ struct Task {
     events: mpsc::UnboundedSender<BridgeEvent>,
 }
 
+/// How long a closing leg may take to send its goodbyes.
+const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Enough for any datagram on either socket (a jumbo DTLS flight included).
 const BUF: usize = 2048;
 
@@ -229,8 +232,7 @@ impl Task {
                 c = cmd.recv() => match c {
                     Some(Cmd::Remote(a)) => self.remote = Some(a),
                     Some(Cmd::Close) | None => {
-                        self.leg.close();
-                        self.drain(&mut out).await.ok();
+                        self.close(&mut out).await;
                         return;
                     }
                 },
@@ -239,6 +241,23 @@ impl Task {
                         debug!(error = %e, "browser leg timer");
                     }
                 }
+            }
+        }
+    }
+
+    /// Hangs the leg up and sends what the close produces (RTCP BYE, DTLS close_notify),
+    /// waiting on the leg's own deadlines for at most `CLOSE_DRAIN`.
+    async fn close(&mut self, out: &mut Vec<u8>) {
+        self.leg.close();
+        let give_up = Instant::now() + CLOSE_DRAIN;
+        while let Ok(Some(at)) = self.drain(out).await {
+            let now = Instant::now();
+            if now >= give_up {
+                return;
+            }
+            tokio::time::sleep(at.min(give_up).saturating_duration_since(now)).await;
+            if self.leg.timeout(Instant::now()).is_err() {
+                return;
             }
         }
     }

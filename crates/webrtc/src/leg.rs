@@ -258,9 +258,13 @@ impl Leg {
         })
     }
 
-    /// Hangs up: the browser sees the DTLS close.
+    /// Hangs up: str0m sends an RTCP BYE and the DTLS close_notify (polled out like any
+    /// other output until [`Leg::is_alive`] is false), so the browser learns at once instead
+    /// of when its ICE checks time out. A leg that cannot close cleanly just goes inert.
     pub fn close(&mut self) {
-        self.rtc.disconnect();
+        if self.rtc.close().is_err() {
+            self.rtc.disconnect();
+        }
     }
 
     pub fn is_alive(&self) -> bool {
