@@ -6,9 +6,9 @@
 //! server's words. Screenshots go to `target/screenshots/`.
 
 use anyhow::{Result, bail};
+use hotline_tests::Hotline;
 use hotline_tests::api::{answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
-use hotline_tests::Hotline;
 use serde_json::json;
 
 const SETUP: &str = r#"

@@ -221,7 +221,10 @@ impl Task {
                     }
                 }
                 r = self.rtp.recv_from(&mut rtp_buf) => {
-                    if let Ok((n, _)) = r
+                    // Only the call's own media task (symmetric RTP: it sends from where we
+                    // send to) may speak into the browser's ear.
+                    if let Ok((n, from)) = r
+                        && self.remote.is_none_or(|r| r == from)
                         && let Some((time, payload)) = self.framing.from_call(&rtp_buf[..n])
                         && self.leg.codec().is_some()
                     {

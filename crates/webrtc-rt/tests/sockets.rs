@@ -193,8 +193,18 @@ async fn pcmu_crosses_the_bridge_both_ways_over_loopback_sockets() {
     let pt: Pt = rig.peer.pcmu().expect("PCMU negotiated at the peer");
     let rtp_to = rig.bridge.rtp_local();
     let call_ssrc = 0x1234_5678;
+    // A stranger sends RTP to the bridge too: only the call's own socket may be heard (the
+    // check below wants every frame at the peer to be the call's).
+    let stranger = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("a stranger's socket");
     let first_frame = Instant::now();
     for i in 0..FRAMES {
+        let noise = rtp_packet(false, 0, i as u16, 160 * i, 0x0bad_0bad, &frame(i, 0x33));
+        stranger
+            .send_to(&noise, rtp_to)
+            .await
+            .expect("stranger sends");
         rig.run_to(first_frame + Duration::from_millis(20 * u64::from(i)))
             .await;
         let packet = rtp_packet(
