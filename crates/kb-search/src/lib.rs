@@ -39,6 +39,7 @@ mod index;
 mod lexicon;
 mod query;
 mod schema;
+mod segment;
 mod snippet;
 mod tokenizer;
 
@@ -47,4 +48,5 @@ pub use index::{RebuildStats, SearchIndex};
 pub use lexicon::Lexicon;
 pub use query::{Hit, Query};
 pub use schema::Doc;
+pub use segment::Segmenter;
 pub use snippet::Snippet;
