@@ -21,11 +21,15 @@ pub struct ClusterConfig {
     pub min_similarity: f64,
     /// Addresses (character pairs) at least this similar are the same place.
     pub min_address_similarity: f64,
-    /// At one address (addresses this similar), less overlap of words is enough: callers
-    /// describe one burst pipe in different words, but at the same door.
+    /// At one address (addresses this similar) and in one category, little overlap of words
+    /// is enough: callers describe one burst pipe in different words (污水井堵塞 and 污水管道
+    /// 堵了 share only 污水), but at the same door.
     pub same_address: f64,
     pub min_similarity_at_same_address: f64,
     pub min_size: usize,
+    /// Only requests of the same (finest) category are the same issue: without it, one
+    /// address's different problems, or one wording's different places, chain together.
+    pub same_category: bool,
     /// How many of a request's rarest words it is bucketed by.
     pub keys_per_request: usize,
     /// A bucket larger than this is skipped (its word is too common to tell places apart).
@@ -39,8 +43,9 @@ impl Default for ClusterConfig {
             min_similarity: 0.45,
             min_address_similarity: 0.5,
             same_address: 0.8,
-            min_similarity_at_same_address: 0.25,
+            min_similarity_at_same_address: 0.15,
             min_size: 5,
+            same_category: true,
             keys_per_request: 4,
             max_bucket: 400,
             stop: STOP_WORDS.iter().map(|s| s.to_string()).collect(),
@@ -148,6 +153,9 @@ pub fn clusters(facts: &[&OrderFact], cfg: &ClusterConfig) -> Vec<Cluster> {
         for (x, &i) in members.iter().enumerate() {
             for &j in &members[x + 1..] {
                 if !checked.insert((i.min(j), i.max(j))) {
+                    continue;
+                }
+                if cfg.same_category && facts[i].category != facts[j].category {
                     continue;
                 }
                 let text = jaccard(&words[i], &words[j]);

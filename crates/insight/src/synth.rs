@@ -476,7 +476,9 @@ impl Maker<'_> {
             request_type: request_type.to_string(),
             category: category.to_string(),
             area: area.to_string(),
-            words: (self.segment)(&format!("{text} {address}")),
+            // The request's own words: the address is a field of its own (clusters compare it
+            // apart; as words it would make every request of an estate look alike).
+            words: (self.segment)(&text),
             address,
             unit: Some(unit.to_string()),
             line: line.to_string(),
