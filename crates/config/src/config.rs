@@ -26,6 +26,7 @@ pub struct Config {
     pub agents: Vec<Agent>,
     pub workorders: WorkOrders,
     pub kb: Kb,
+    pub insight: Insight,
     pub auth: Auth,
     /// Who may use the API (center staff, unit staff, admins).
     pub users: Vec<User>,
@@ -212,6 +213,45 @@ pub struct Kb {
     pub suggestions: u32,
 }
 
+/// Decision support and early warning (`[insight]`): how often the warning rules run, who
+/// is told of an alert beside the dashboard's live feed, and the rules themselves.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Insight {
+    pub evaluate_secs: u32,
+    #[serde(default)]
+    pub recipients: Vec<AlertRecipient>,
+    #[serde(default)]
+    pub sensitive: Vec<hotline_insight::warning::SensitiveRule>,
+    #[serde(default)]
+    pub repeats: Vec<hotline_insight::warning::RepeatRule>,
+    #[serde(default)]
+    pub spikes: Vec<hotline_insight::warning::SpikeRule>,
+}
+
+impl Insight {
+    /// The rules as the warning engine takes them.
+    pub fn rules(&self) -> hotline_insight::warning::Rules {
+        hotline_insight::warning::Rules {
+            sensitive: self.sensitive.clone(),
+            repeats: self.repeats.clone(),
+            spikes: self.spikes.clone(),
+        }
+    }
+}
+
+/// Someone told of every new or changed alert through the outbox: an SMS number or a
+/// webhook URL (exactly one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRecipient {
+    pub name: String,
+    #[serde(default)]
+    pub sms: Option<String>,
+    #[serde(default)]
+    pub webhook: Option<String>,
+}
+
 /// Log-in (`[auth]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -330,6 +370,7 @@ pub(crate) struct RawConfig {
     agents: Vec<RawAgent>,
     workorders: WorkOrders,
     kb: Kb,
+    insight: Insight,
     auth: Auth,
     #[serde(default)]
     users: Vec<RawUser>,
@@ -446,6 +487,7 @@ impl RawConfig {
         let acd = check_acd(self.acd, self.queues, &agents, &self.hotline, &root, &mut c);
         check_workorders(&self.workorders, &root.key("workorders"), &mut c);
         check_kb(&self.kb, &root.key("kb"), &mut c);
+        check_insight(&self.insight, &root.key("insight"), &mut c);
         if self.auth.token_ttl_secs < 60 {
             c.fail(
                 root.key("auth").key("token_ttl_secs"),
@@ -466,6 +508,7 @@ impl RawConfig {
             agents,
             workorders: self.workorders,
             kb: self.kb,
+            insight: self.insight,
             auth: self.auth,
             users,
             units: self.units,
@@ -1126,6 +1169,91 @@ fn check_kb(k: &Kb, at: &KeyPath, c: &mut Checker) {
                     format!("`{w}` is not one word"),
                 );
             }
+        }
+    }
+}
+
+fn check_insight(i: &Insight, at: &KeyPath, c: &mut Checker) {
+    if i.evaluate_secs < 10 {
+        c.fail(at.key("evaluate_secs"), "must be at least 10 seconds");
+    }
+    let mut names: HashMap<String, ()> = HashMap::new();
+    let mut name = |n: &str, key: KeyPath, c: &mut Checker| {
+        if n.trim().is_empty() {
+            c.fail(key, "a rule needs a name (it is what alerts are called)");
+        } else if names.insert(n.to_string(), ()).is_some() {
+            c.fail(
+                key,
+                format!("a second rule named `{n}`: each cause is named by its rule"),
+            );
+        }
+    };
+    for (x, r) in i.sensitive.iter().enumerate() {
+        let at = at.key("sensitive").index(x);
+        name(&r.name, at.key("name"), c);
+        if r.phrases.is_empty() {
+            c.fail(at.key("phrases"), "give at least one phrase");
+        }
+        for (y, p) in r.phrases.iter().enumerate() {
+            if p.trim().is_empty() {
+                c.fail(
+                    at.key("phrases").index(y),
+                    "an empty phrase matches everything",
+                );
+            }
+        }
+        for (y, m) in r.months.iter().enumerate() {
+            if !(1..=12).contains(m) {
+                c.fail(at.key("months").index(y), "a month is 1 to 12");
+            }
+        }
+    }
+    for (x, r) in i.repeats.iter().enumerate() {
+        let at = at.key("repeats").index(x);
+        name(&r.name, at.key("name"), c);
+        if r.times < 2 {
+            c.fail(at.key("times"), "a repeat is at least 2 times");
+        }
+        if !(1..=90).contains(&r.days) {
+            c.fail(at.key("days"), "must be 1 to 90 days");
+        }
+    }
+    for (x, r) in i.spikes.iter().enumerate() {
+        let at = at.key("spikes").index(x);
+        name(&r.name, at.key("name"), c);
+        if !(1..=4).contains(&r.depth) {
+            c.fail(at.key("depth"), "a category level is 1 to 4");
+        }
+        if !(r.k > 0.0 && r.k <= 20.0) {
+            c.fail(
+                at.key("k"),
+                "must be above 0 and at most 20 standard deviations",
+            );
+        }
+        if !(7..=90).contains(&r.baseline_days) {
+            c.fail(at.key("baseline_days"), "must be 7 to 90 days");
+        }
+        if r.min_count == 0 {
+            c.fail(at.key("min_count"), "must be at least 1");
+        }
+    }
+    for (x, r) in i.recipients.iter().enumerate() {
+        let at = at.key("recipients").index(x);
+        if r.name.trim().is_empty() {
+            c.fail(at.key("name"), "a recipient needs a name");
+        }
+        match (&r.sms, &r.webhook) {
+            (Some(n), None) => {
+                if !(5..=20).contains(&n.len()) || !n.chars().all(|ch| ch.is_ascii_digit()) {
+                    c.fail(at.key("sms"), "a phone number of 5 to 20 digits");
+                }
+            }
+            (None, Some(u)) => {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    c.fail(at.key("webhook"), "an http:// or https:// URL");
+                }
+            }
+            _ => c.fail(at.clone(), "give exactly one of `sms` or `webhook`"),
         }
     }
 }

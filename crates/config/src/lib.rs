@@ -18,8 +18,9 @@ mod source;
 mod tree;
 
 pub use config::{
-    Agent, Auth, Config, Credentials, Database, DigestAlgorithm, Hotline, Http, InviteAuth, Ivr,
-    Kb, Log, Media, Registrar, Sip, Unit, User, UserPassword, UserRole, WorkOrders,
+    Agent, AlertRecipient, Auth, Config, Credentials, Database, DigestAlgorithm, Hotline, Http,
+    Insight, InviteAuth, Ivr, Kb, Log, Media, Registrar, Sip, Unit, User, UserPassword, UserRole,
+    WorkOrders,
 };
 pub use digest::{Ha1, ha1, ha1_md5, ha1_sha256};
 pub use error::{ConfigError, ConfigErrors, Location};

@@ -55,13 +55,13 @@ fn unknown_top_level_key() {
     assert_eq!(
         errors(&format!("{AGENT}\n[sipp]\nudp = []\n")),
         [
-            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`"
+            "F:6:2: sipp: unknown field `sipp`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `insight`, `auth`, `users`, `units`, `log`"
         ]
     );
     assert_eq!(
         errors(&format!("colour = \"blue\"\n{AGENT}")),
         [
-            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`"
+            "F:1:1: colour: unknown field `colour`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `insight`, `auth`, `users`, `units`, `log`"
         ]
     );
 }
@@ -200,7 +200,7 @@ fn every_error_in_one_round() {
     assert_eq!(
         errors(&text),
         [
-            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `auth`, `users`, `units`, `log`",
+            "F:1:1: typo: unknown field `typo`, expected one of `sip`, `registrar`, `http`, `database`, `hotline`, `media`, `ivr`, `acd`, `queues`, `agents`, `workorders`, `kb`, `insight`, `auth`, `users`, `units`, `log`",
             "F:3:1: sip.invite_auth: unknown variant `sometimes`, expected one of `never`, `untrusted`, `always`",
             "F:4:1: sip.retry_after_secs: invalid value: integer `-1`, expected u32",
             "F:5:1: sip.extra: unknown field `extra`, expected one of `udp`, `tcp`, `domain`, `aliases`, `realm`, `user_agent`, `trusted_networks`, `invite_auth`, `max_inflight_transactions`, `retry_after_secs`, `digest_algorithms`",
@@ -409,4 +409,50 @@ fn bad_kb_settings_name_their_keys() {
             "F:3:28: kb.synonyms[1][1]: `没 水` is not one word",
         ]
     );
+}
+
+#[test]
+fn warning_rules_are_checked_with_their_keys() {
+    let text = format!(
+        "{AGENT}\n[insight]\nevaluate_secs = 60\n\n[[insight.sensitive]]\nname = \"x\"\nlevel = \"critical\"\nphrases = [\"\"]\nmonths = [13]\n\n\
+         [[insight.repeats]]\nname = \"x\"\nlevel = \"warning\"\nby = \"address\"\ntimes = 1\ndays = 7\n\n\
+         [[insight.spikes]]\nname = \"s\"\nlevel = \"loud\"\ndepth = 2\nk = 5.0\nbaseline_days = 28\nmin_count = 12\n\n\
+         [[insight.recipients]]\nname = \"值班\"\nsms = \"12a\"\n"
+    );
+    let e = errors(&text);
+    let has = |needle: &str| e.iter().any(|m| m.contains(needle));
+    assert!(
+        has("insight.sensitive[0].phrases[0]: an empty phrase"),
+        "{e:#?}"
+    );
+    assert!(
+        has("insight.sensitive[0].months[0]: a month is 1 to 12"),
+        "{e:#?}"
+    );
+    assert!(
+        has("insight.repeats[0].name: a second rule named `x`"),
+        "{e:#?}"
+    );
+    assert!(
+        has("insight.repeats[0].times: a repeat is at least 2 times"),
+        "{e:#?}"
+    );
+    assert!(has("insight.spikes[0].level"), "{e:#?}");
+    // Every message names the file and the line.
+    assert!(e.iter().all(|m| m.starts_with("F:")), "{e:#?}");
+}
+
+#[test]
+fn the_shipped_warning_rules_load() {
+    let d = dir_with(AGENT);
+    let loaded = load(Some(&d.config), &[]).expect("loads");
+    let rules = loaded.config.insight.rules();
+    assert!(
+        rules
+            .sensitive
+            .iter()
+            .any(|r| r.phrases.iter().any(|p| p == "燃气泄漏"))
+    );
+    assert_eq!(rules.spikes[0].k, 5.0);
+    assert_eq!(loaded.config.insight.evaluate_secs, 60);
 }
