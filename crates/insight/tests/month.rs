@@ -364,3 +364,40 @@ fn hot_words_of_a_winter_month_lead_with_the_heating() {
     // Words of any request are not hot.
     assert!(!hot.iter().any(|t| t.term == "市民" || t.term == "问题"));
 }
+
+#[test]
+fn the_brief_has_the_numbers_the_hot_issues_the_cluster_and_the_alerts() {
+    let (facts, planted) = planted_january();
+    let rules = Rules {
+        spikes: vec![spike_rule()],
+        ..sensitive_rules()
+    };
+    let mut book = AlertBook::new();
+    for end in day_ends() {
+        for a in evaluate(&rules, facts, end) {
+            book.admit(a);
+        }
+    }
+    let alerts: Vec<_> = book.open().into_iter().map(|e| e.alert.clone()).collect();
+    let b = hotline_insight::brief::compute(facts, JANUARY, alerts);
+    assert_eq!(b.total, in_january(facts).len() as u64);
+    assert!(b.previous > 0, "December's lead-in days count");
+    let html = hotline_insight::brief::to_html(&b, "运城市");
+    for needle in [
+        "运城市 12345 政务服务热线简报",
+        "2026-01",
+        "风险预警",
+        "水电/停水",
+        "城乡建设/供暖/暖气不热",
+        "暖气",
+        planted.cluster_address.as_str(),
+        "盐湖区",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert!(!html.contains("<script"), "a printable page runs nothing");
+    assert_eq!(
+        hotline_insight::brief::escape("<b>&\"'"),
+        "&lt;b&gt;&amp;&quot;&#39;"
+    );
+}
