@@ -12,6 +12,7 @@
 //! - [`warning`]: rules (sensitive words, the same address or issue repeated N times in M
 //!   days, a category above its baseline by K standard deviations), the alerts they raise,
 //!   and the book that keeps an alert from repeating until its cause changes.
+//! - [`dashboard`]: what the leaders' dashboard shows for a period, as one value.
 //! - [`brief`]: the weekly or monthly brief (简报) for the leaders as one printable HTML page.
 //! - [`synth`]: a seeded synthetic month of orders with the mixes of real 12345 reports, and
 //!   optional planted events (a cluster, a spike, sensitive requests).
@@ -19,6 +20,7 @@
 pub mod brief;
 pub mod cluster;
 pub mod cube;
+pub mod dashboard;
 pub mod facts;
 pub mod period;
 pub mod synth;

@@ -401,3 +401,31 @@ fn the_brief_has_the_numbers_the_hot_issues_the_cluster_and_the_alerts() {
         "&lt;b&gt;&amp;&quot;&#39;"
     );
 }
+
+#[test]
+fn the_dashboard_of_the_month_adds_up_and_keeps_every_area() {
+    let (facts, planted) = planted_january();
+    let d = hotline_insight::dashboard::compute(facts, JANUARY, vec![]);
+    assert_eq!(d.trend.len(), 31);
+    assert_eq!(d.trend.iter().map(|p| p.count).sum::<u64>(), d.total);
+    assert_eq!(d.trend_previous.len(), 31, "December, whole or not");
+    assert_eq!(d.areas.len(), 13);
+    assert_eq!(d.areas.iter().map(|c| c.count).sum::<u64>(), d.total);
+    assert!(d.units.len() <= hotline_insight::dashboard::BARS);
+    let spike_day = planted.spike_day.unwrap();
+    let top = d.trend.iter().max_by_key(|p| p.count).unwrap();
+    assert_eq!(
+        top.period,
+        Period::Day { day: spike_day },
+        "the spike shows in the trend"
+    );
+    assert!(
+        d.clusters
+            .iter()
+            .any(|c| c.address == planted.cluster_address)
+    );
+    assert!(d.hot.iter().any(|t| t.term == "暖气"));
+    // It is what the page reads: a JSON value.
+    let json = serde_json::to_string(&d).unwrap();
+    assert!(json.contains("\"areas\""));
+}
