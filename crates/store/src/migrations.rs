@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_attachments.sql"),
         include_str!("../migrations/postgres/0008_attachments.sql"),
     ),
+    (
+        9,
+        "insight",
+        include_str!("../migrations/sqlite/0009_insight.sql"),
+        include_str!("../migrations/postgres/0009_insight.sql"),
+    ),
 ];
 
 /// How many versions there are.

@@ -8,10 +8,10 @@ use chrono::{Duration, NaiveDate};
 use common::{TestDb, answered_record, at, bare_record};
 use hotline_cdr::{CallKind, CallRecord, CallRecordBuilder, EndReason};
 use hotline_store::{
-    AgentStateRow, AttachmentMeta, AttachmentRow, AuditRow, Backend, CalendarOverrideRow,
-    CallbackRow, EventRow, Inserted, KbEntryRow, KbKpiCounts, KbLinkRow, KbQuery, KbSaved,
-    KbVersionRow, KpiCounts, LIST_LIMIT_MAX, NewOutbox, OrderQuery, OrderRow, Store, StoreError,
-    UserRow,
+    AgentStateRow, AlertRow, AttachmentMeta, AttachmentRow, AuditRow, Backend, CalendarOverrideRow,
+    CallbackRow, EventRow, FactDimension, Inserted, KbEntryRow, KbKpiCounts, KbLinkRow, KbQuery,
+    KbSaved, KbVersionRow, KpiCounts, LIST_LIMIT_MAX, NewOutbox, OrderFactRow, OrderQuery,
+    OrderRow, Store, StoreError, UserRow,
 };
 use sqlx::Connection;
 
@@ -82,6 +82,17 @@ on_both_backends!(
     attachments_list_oldest_first_per_order,
     attachment_of_an_unknown_order_or_a_bad_row_is_refused,
     attachment_of_another_order_is_not_returned,
+    order_facts_round_trip_and_replace,
+    order_fact_counts_stay_in_step_with_the_facts,
+    order_facts_count_on_beijing_days,
+    count_by_and_count_by_day_over_a_range,
+    fact_orders_page_newest_first_by_keyset,
+    bad_order_facts_are_refused_and_nothing_is_written,
+    concurrent_fact_writers_keep_the_counts_in_step,
+    counts_out_of_step_are_refused_and_a_rebuild_repairs_them,
+    alert_upsert_keeps_first_at_and_takes_the_rest,
+    alerts_list_newest_first_and_open_only,
+    bad_alerts_are_refused,
 );
 
 /// The writer's batches: every record of a batch is stored, ids already present are skipped (a
@@ -4041,5 +4052,880 @@ async fn attachment_of_another_order_is_not_returned(db: TestDb) {
     assert_eq!(
         store.attachment(&no(1), "m-1").await.expect("read"),
         Some((mine.meta, mine.data))
+    );
+}
+
+// Decision support (issue 9): the order facts, their daily counts, the alerts.
+
+/// An instant in UTC with whole minutes.
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// The facts of order `no` received at `at`: a complaint by phone about heating in 盐湖区,
+/// dispatched to 市住建局, changed by `build`.
+fn fact(
+    no: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    build: impl FnOnce(&mut OrderFactRow),
+) -> OrderFactRow {
+    let mut row = OrderFactRow {
+        no: no.into(),
+        at,
+        channel: "phone".into(),
+        request_type: "complaint".into(),
+        category: "城乡建设/供暖/暖气不热".into(),
+        area: "盐湖区".into(),
+        address: "盐湖区解放路阳光花园3号楼".into(),
+        unit: Some("市住建局".into()),
+        line: "12345".into(),
+        text: "家里暖气不热，室温只有12度".into(),
+    };
+    build(&mut row);
+    row
+}
+
+/// `(dim, day, key, count)` of every daily count, sorted.
+async fn daily_counts(url: &str) -> Vec<(String, i32, String, i64)> {
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let rows: Vec<(String, i32, String, i32)> =
+        sqlx::query_as("SELECT dim, day, key, count FROM order_fact_daily")
+            .fetch_all(&mut conn)
+            .await
+            .expect("counts");
+    let _ = conn.close().await;
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|(d, day, k, n)| (d, day, k, i64::from(n)))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The same, computed by a GROUP BY of the facts themselves.
+async fn grouped_facts(url: &str) -> Vec<(String, i32, String, i64)> {
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let mut out = Vec::new();
+    for dim in FactDimension::ALL {
+        let column = if dim == FactDimension::Unit {
+            "COALESCE(unit, '')".to_owned()
+        } else {
+            dim.name().to_owned()
+        };
+        let sql = format!(
+            "SELECT day, {column} AS k, COUNT(*) AS n FROM order_facts GROUP BY day, {column}"
+        );
+        let rows: Vec<(i32, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut conn)
+            .await
+            .expect("group by");
+        out.extend(
+            rows.into_iter()
+                .map(|(day, k, n)| (dim.name().to_owned(), day, k, n)),
+        );
+    }
+    let _ = conn.close().await;
+    out.sort();
+    out
+}
+
+async fn assert_counts_in_step(url: &str, when: &str) {
+    let counts = daily_counts(url).await;
+    assert_eq!(counts, grouped_facts(url).await, "{when}");
+    assert!(
+        counts.iter().all(|(_, _, _, n)| *n > 0),
+        "{when}: a count of 0 is kept"
+    );
+}
+
+/// Facts read back as written (Chinese text, no unit, milliseconds), a second write of a number
+/// replaces the first, and a period's facts come oldest first, ties by number, the end
+/// excluded.
+async fn order_facts_round_trip_and_replace(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let t = utc(2026, 1, 20, 2, 0);
+    let ms = |n: i64| t + Duration::milliseconds(n);
+    let a = fact("F-a", ms(1), |f| f.unit = None);
+    let b = fact("F-b", ms(5), |f| {
+        f.channel = "wechat".into();
+        f.text = "“停水”了？\n第二行 'quoted' \\ 100%".into();
+    });
+    let c = fact("F-c", ms(5), |f| f.category = "咨询".into());
+    let late = fact("F-d", ms(10_000), |_| {});
+    store.upsert_order_fact(&b).await.expect("b");
+    store
+        .upsert_order_facts(&[late.clone(), c.clone(), a.clone()])
+        .await
+        .expect("batch");
+    assert_eq!(
+        store.order_fact("F-a").await.expect("read"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.order_fact("F-b").await.expect("read"),
+        Some(b.clone())
+    );
+    assert_eq!(store.order_fact("F-x").await.expect("read"), None);
+    assert_eq!(
+        store
+            .order_facts_between(ms(0), ms(10_000))
+            .await
+            .expect("between"),
+        vec![a.clone(), b.clone(), c.clone()],
+        "oldest first, F-b before F-c in the same millisecond, F-d at the end excluded"
+    );
+    assert_eq!(
+        store
+            .order_facts_between(ms(5), ms(10_001))
+            .await
+            .expect("between")
+            .len(),
+        3
+    );
+    let moved = fact("F-a", ms(20_000), |f| {
+        f.unit = Some("市城管局".into());
+        f.address = "新地址".into();
+    });
+    store.upsert_order_fact(&moved).await.expect("replace");
+    assert_eq!(store.order_fact("F-a").await.expect("read"), Some(moved));
+    assert_eq!(
+        store
+            .order_facts_between(ms(0), ms(10_000))
+            .await
+            .expect("between"),
+        vec![b, c]
+    );
+    assert_eq!(kb_entry_count(&db.url, "order_facts").await, 4);
+    assert_counts_in_step(&db.url, "after the replace").await;
+}
+
+/// The daily counts equal a GROUP BY of the facts after inserts, after updates that move an
+/// order to other keys (every dimension, another day, a unit given, taken away), after
+/// updates that change nothing counted, after batches with one number twice, and after a
+/// rebuild; a count that falls to 0 is deleted. Every write moves order_fact_writes.
+async fn order_fact_counts_stay_in_step_with_the_facts(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let writes0 = store.order_fact_writes().await.expect("writes");
+    let day1 = utc(2026, 3, 2, 1, 0);
+    let day2 = utc(2026, 3, 3, 1, 0);
+    let mut rows = Vec::new();
+    for i in 0..30 {
+        rows.push(fact(
+            &format!("C-{i:02}"),
+            day1 + Duration::minutes(i),
+            |f| {
+                if i % 3 == 0 {
+                    f.channel = "web".into();
+                }
+                if i % 4 == 0 {
+                    f.unit = None;
+                }
+                if i % 5 == 0 {
+                    f.category = "水电/停水".into();
+                    f.request_type = "consultation".into();
+                }
+                if i % 7 == 0 {
+                    f.area = "永济市".into();
+                    f.line = "12319".into();
+                }
+            },
+        ));
+    }
+    store.upsert_order_facts(&rows).await.expect("batch");
+    assert_counts_in_step(&db.url, "after the first batch").await;
+    assert_eq!(
+        store
+            .count_by(FactDimension::Category1, date(2026, 3, 2), date(2026, 3, 2))
+            .await
+            .expect("count"),
+        vec![("城乡建设".to_owned(), 24), ("水电".to_owned(), 6)]
+    );
+
+    // One by one: each dimension moved, the day moved, the unit given and taken away.
+    let moves: Vec<OrderFactRow> = vec![
+        fact("C-01", day1 + Duration::minutes(1), |f| {
+            f.channel = "app".into()
+        }),
+        fact("C-02", day1 + Duration::minutes(2), |f| {
+            f.request_type = "praise".into()
+        }),
+        fact("C-03", day1 + Duration::minutes(3), |f| {
+            f.channel = "web".into();
+            f.category = "交通/公交".into();
+        }),
+        fact("C-06", day1 + Duration::minutes(6), |f| {
+            f.channel = "web".into();
+            f.category = "城乡建设/物业".into();
+        }),
+        fact("C-07", day1 + Duration::minutes(7), |f| {
+            f.area = "芮城县".into()
+        }),
+        fact("C-08", day1 + Duration::minutes(8), |f| {
+            f.unit = Some("市水务局".into())
+        }),
+        fact("C-09", day1 + Duration::minutes(9), |f| {
+            f.channel = "web".into();
+            f.unit = None;
+        }),
+        fact("C-11", day1 + Duration::minutes(11), |f| {
+            f.line = "12369".into()
+        }),
+        fact("C-13", day2, |_| {}),
+    ];
+    for row in &moves {
+        store.upsert_order_fact(row).await.expect("move");
+        assert_counts_in_step(&db.url, &format!("after moving {}", row.no)).await;
+    }
+    // 12369 had only C-11 and 芮城县 only C-07: moving them away deletes those counts.
+    let back = [
+        fact("C-11", day1 + Duration::minutes(11), |_| {}),
+        fact("C-07", day1 + Duration::minutes(7), |f| {
+            f.area = "永济市".into();
+            f.line = "12319".into();
+        }),
+    ];
+    store.upsert_order_facts(&back).await.expect("back");
+    assert_counts_in_step(&db.url, "after moving back").await;
+    let counts = daily_counts(&db.url).await;
+    assert!(
+        !counts
+            .iter()
+            .any(|(_, _, k, _)| k == "12369" || k == "芮城县"),
+        "{counts:?}"
+    );
+    // Only the text and the address changed: nothing counted moves.
+    let before = daily_counts(&db.url).await;
+    store
+        .upsert_order_fact(&fact("C-04", day1 + Duration::minutes(4), |f| {
+            f.unit = None;
+            f.text = "改了描述".into();
+            f.address = "改了地址".into();
+        }))
+        .await
+        .expect("text only");
+    assert_eq!(daily_counts(&db.url).await, before);
+
+    // A batch with new and replaced orders, one number three times (the last counts).
+    let mut batch: Vec<OrderFactRow> = (25..40)
+        .map(|i| {
+            fact(&format!("C-{i:02}"), day2 + Duration::minutes(i), |f| {
+                f.channel = if i % 2 == 0 { "letter" } else { "phone" }.into();
+                f.unit = (i % 3 != 0).then(|| format!("单位{}", i % 4));
+            })
+        })
+        .collect();
+    batch.push(fact("C-00", day2, |f| f.channel = "web".into()));
+    batch.push(fact("C-00", day2, |f| f.channel = "app".into()));
+    batch.push(fact("C-00", day1, |f| f.channel = "letter".into()));
+    store.upsert_order_facts(&batch).await.expect("mixed batch");
+    assert_counts_in_step(&db.url, "after the mixed batch").await;
+    assert_eq!(
+        store
+            .order_fact("C-00")
+            .await
+            .expect("read")
+            .map(|f| f.channel),
+        Some("letter".to_owned())
+    );
+    assert_eq!(kb_entry_count(&db.url, "order_facts").await, 40);
+
+    let kept = daily_counts(&db.url).await;
+    store.rebuild_order_fact_counts().await.expect("rebuild");
+    assert_eq!(
+        daily_counts(&db.url).await,
+        kept,
+        "a rebuild changes nothing"
+    );
+    assert_eq!(
+        store.order_fact_writes().await.expect("writes"),
+        writes0 + 1 + moves.len() as i64 + 1 + 1 + 1 + 1,
+        "one per write"
+    );
+}
+
+/// Days are Beijing days: an order at 23:30 UTC counts on the next day, one at 15:59:59.999
+/// UTC on the same day, one at 16:00 UTC on the next; breakdowns, trends and drill-down all
+/// cut there.
+async fn order_facts_count_on_beijing_days(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let rows = [
+        // 2026-01-31 23:30 UTC is 2026-02-01 07:30 in Beijing.
+        fact("B-1", utc(2026, 1, 31, 23, 30), |_| {}),
+        // 2026-01-31 15:59:59.999 UTC is 23:59:59.999 on the 31st in Beijing.
+        fact(
+            "B-2",
+            utc(2026, 1, 31, 16, 0) - Duration::milliseconds(1),
+            |_| {},
+        ),
+        // 16:00 UTC is midnight in Beijing: 1 February.
+        fact("B-3", utc(2026, 1, 31, 16, 0), |_| {}),
+        // 2026-01-30 23:30 UTC: 31 January in Beijing.
+        fact("B-4", utc(2026, 1, 30, 23, 30), |_| {}),
+    ];
+    store.upsert_order_facts(&rows).await.expect("facts");
+    assert_eq!(rows[0].day(), date(2026, 2, 1));
+    let count = |from, to| {
+        let store = store.clone();
+        async move {
+            store
+                .count_by(FactDimension::Channel, from, to)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(
+        count(date(2026, 2, 1), date(2026, 2, 1)).await,
+        vec![("phone".to_owned(), 2)]
+    );
+    assert_eq!(
+        count(date(2026, 1, 31), date(2026, 1, 31)).await,
+        vec![("phone".to_owned(), 2)]
+    );
+    assert_eq!(
+        store
+            .count_by_day(date(2026, 1, 30), date(2026, 2, 2), None)
+            .await
+            .expect("trend"),
+        vec![
+            (date(2026, 1, 30), 0),
+            (date(2026, 1, 31), 2),
+            (date(2026, 2, 1), 2),
+            (date(2026, 2, 2), 0),
+        ]
+    );
+    let drill = |from, to| {
+        let store = store.clone();
+        async move {
+            store
+                .fact_orders(FactDimension::Area, "盐湖区", from, to, 10, None)
+                .await
+                .expect("drill")
+        }
+    };
+    assert_eq!(
+        drill(date(2026, 2, 1), date(2026, 2, 1)).await,
+        ["B-1", "B-3"]
+    );
+    assert_eq!(
+        drill(date(2026, 1, 31), date(2026, 1, 31)).await,
+        ["B-2", "B-4"]
+    );
+    assert_eq!(
+        drill(date(2026, 1, 31), date(2026, 2, 1)).await,
+        ["B-1", "B-3", "B-2", "B-4"]
+    );
+    assert!(drill(date(2026, 2, 1), date(2026, 1, 31)).await.is_empty());
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    let stored: Vec<(String, i32)> = sqlx::query_as("SELECT no, day FROM order_facts ORDER BY no")
+        .fetch_all(&mut conn)
+        .await
+        .expect("days");
+    let _ = conn.close().await;
+    assert_eq!(
+        stored,
+        [
+            ("B-1".to_owned(), 20260201),
+            ("B-2".to_owned(), 20260131),
+            ("B-3".to_owned(), 20260201),
+            ("B-4".to_owned(), 20260131),
+        ]
+    );
+}
+
+/// Breakdowns over a range of days: biggest first, ties by key in byte order, every
+/// dimension (the unit of an order not dispatched under ""), only the range's days; trends of
+/// one key with every day listed.
+async fn count_by_and_count_by_day_over_a_range(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let mut rows = Vec::new();
+    let mut n = 0;
+    let mut add = |day: u32, count: usize, build: &dyn Fn(&mut OrderFactRow)| {
+        for _ in 0..count {
+            n += 1;
+            rows.push(fact(
+                &format!("R-{n:03}"),
+                utc(2026, 5, day, 2, n % 50),
+                build,
+            ));
+        }
+    };
+    add(4, 3, &|f| f.area = "夏县".into());
+    add(4, 2, &|f| {
+        f.area = "绛县".into();
+        f.unit = None;
+    });
+    add(5, 2, &|f| {
+        f.area = "河津市".into();
+        f.request_type = "consultation".into();
+        f.category = "社保/养老".into();
+    });
+    add(6, 4, &|f| {
+        f.area = "夏县".into();
+        f.unit = None;
+        f.channel = "web".into();
+    });
+    add(7, 9, &|f| f.area = "闻喜县".into());
+    store.upsert_order_facts(&rows).await.expect("facts");
+    let (from, to) = (date(2026, 5, 4), date(2026, 5, 6));
+    let by = |dim| {
+        let store = store.clone();
+        async move { store.count_by(dim, from, to).await.expect("count") }
+    };
+    let pairs = |v: &[(&str, i64)]| {
+        v.iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by(FactDimension::Area).await,
+        pairs(&[("夏县", 7), ("河津市", 2), ("绛县", 2)]),
+        "ties by key: 河 (U+6CB3) before 绛 (U+7EDB)"
+    );
+    assert_eq!(
+        by(FactDimension::Unit).await,
+        pairs(&[("", 6), ("市住建局", 5)])
+    );
+    assert_eq!(
+        by(FactDimension::RequestType).await,
+        pairs(&[("complaint", 9), ("consultation", 2)])
+    );
+    assert_eq!(
+        by(FactDimension::Category1).await,
+        pairs(&[("城乡建设", 9), ("社保", 2)])
+    );
+    assert_eq!(
+        by(FactDimension::Category).await,
+        pairs(&[("城乡建设/供暖/暖气不热", 9), ("社保/养老", 2)])
+    );
+    assert_eq!(
+        by(FactDimension::Channel).await,
+        pairs(&[("phone", 7), ("web", 4)])
+    );
+    assert_eq!(by(FactDimension::Line).await, pairs(&[("12345", 11)]));
+    assert!(
+        store
+            .count_by(FactDimension::Area, date(2026, 5, 8), date(2026, 5, 31))
+            .await
+            .expect("empty")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .count_by_day(
+                date(2026, 5, 3),
+                date(2026, 5, 7),
+                Some((FactDimension::Area, "夏县"))
+            )
+            .await
+            .expect("trend"),
+        vec![
+            (date(2026, 5, 3), 0),
+            (date(2026, 5, 4), 3),
+            (date(2026, 5, 5), 0),
+            (date(2026, 5, 6), 4),
+            (date(2026, 5, 7), 0),
+        ]
+    );
+    assert_eq!(
+        store
+            .count_by_day(
+                date(2026, 5, 4),
+                date(2026, 5, 7),
+                Some((FactDimension::Unit, ""))
+            )
+            .await
+            .expect("trend"),
+        vec![
+            (date(2026, 5, 4), 2),
+            (date(2026, 5, 5), 0),
+            (date(2026, 5, 6), 4),
+            (date(2026, 5, 7), 0),
+        ]
+    );
+    assert_eq!(
+        store
+            .count_by_day(date(2026, 5, 4), date(2026, 5, 7), None)
+            .await
+            .expect("trend")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect::<Vec<_>>(),
+        [5, 2, 4, 9]
+    );
+    assert!(
+        store
+            .count_by_day(date(2026, 5, 7), date(2026, 5, 4), None)
+            .await
+            .expect("reversed")
+            .is_empty()
+    );
+}
+
+/// Drill-down pages: newest first, ties within a millisecond by number descending, pages of 3
+/// by the last number until none is left, every order once, only the key's orders of the
+/// range; undispatched orders under the unit ""; a page is capped; an unknown cursor gives
+/// nothing.
+async fn fact_orders_page_newest_first_by_keyset(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let base = utc(2026, 7, 1, 1, 0);
+    let mut rows = Vec::new();
+    for i in 0..20_i64 {
+        // Pairs in the same millisecond.
+        rows.push(fact(
+            &format!("K-{i:02}"),
+            base + Duration::milliseconds(i / 2 * 1000),
+            |f| {
+                if i % 5 == 0 {
+                    f.unit = None;
+                }
+            },
+        ));
+    }
+    rows.push(fact("K-other", base + Duration::seconds(3), |f| {
+        f.unit = Some("市城管局".into())
+    }));
+    rows.push(fact("K-next-day", utc(2026, 7, 2, 1, 0), |_| {}));
+    store.upsert_order_facts(&rows).await.expect("facts");
+    let day = date(2026, 7, 1);
+    let mut expected: Vec<&OrderFactRow> = rows
+        .iter()
+        .filter(|f| f.unit.as_deref() == Some("市住建局") && f.day() == day)
+        .collect();
+    expected.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.no.cmp(&a.no)));
+    let expected: Vec<String> = expected.iter().map(|f| f.no.clone()).collect();
+    assert_eq!(expected.len(), 16);
+    let mut got = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store
+            .fact_orders(
+                FactDimension::Unit,
+                "市住建局",
+                day,
+                day,
+                3,
+                before.as_deref(),
+            )
+            .await
+            .expect("page");
+        assert!(page.len() <= 3);
+        if page.is_empty() {
+            break;
+        }
+        before = page.last().cloned();
+        got.extend(page);
+    }
+    assert_eq!(got, expected);
+    assert_eq!(&got[..3], ["K-19", "K-18", "K-17"]);
+    assert_eq!(
+        store
+            .fact_orders(FactDimension::Unit, "", day, day, 10, None)
+            .await
+            .expect("undispatched"),
+        ["K-15", "K-10", "K-05", "K-00"]
+    );
+    assert_eq!(
+        store
+            .fact_orders(FactDimension::Unit, "", day, day, 2, Some("K-10"))
+            .await
+            .expect("undispatched, second page"),
+        ["K-05", "K-00"]
+    );
+    assert_eq!(
+        store
+            .fact_orders(
+                FactDimension::Channel,
+                "phone",
+                day,
+                date(2026, 7, 2),
+                2,
+                None
+            )
+            .await
+            .expect("two days"),
+        ["K-next-day", "K-19"]
+    );
+    assert!(
+        store
+            .fact_orders(FactDimension::Unit, "市住建局", day, day, 5, Some("K-none"))
+            .await
+            .expect("unknown cursor")
+            .is_empty()
+    );
+    assert!(
+        store
+            .fact_orders(FactDimension::Unit, "市住建局", day, day, 0, None)
+            .await
+            .expect("zero")
+            .is_empty()
+    );
+    let many: Vec<OrderFactRow> = (0..LIST_LIMIT_MAX + 5)
+        .map(|i| {
+            fact(
+                &format!("M-{i:04}"),
+                base + Duration::milliseconds(i64::from(i)),
+                |f| f.line = "12333".into(),
+            )
+        })
+        .collect();
+    store.upsert_order_facts(&many).await.expect("many");
+    assert_eq!(
+        store
+            .fact_orders(
+                FactDimension::Line,
+                "12333",
+                day,
+                day,
+                LIST_LIMIT_MAX + 100,
+                None
+            )
+            .await
+            .expect("capped")
+            .len(),
+        LIST_LIMIT_MAX as usize
+    );
+}
+
+/// A batch with one bad row (no number, an empty unit, a year the day cannot be written in)
+/// is refused whole: nothing of it is stored or counted.
+async fn bad_order_facts_are_refused_and_nothing_is_written(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let good = fact("G-1", utc(2026, 1, 5, 3, 0), |_| {});
+    let bad = [
+        ("no number", fact("", utc(2026, 1, 5, 3, 0), |_| {})),
+        (
+            "empty unit",
+            fact("G-2", utc(2026, 1, 5, 3, 0), |f| {
+                f.unit = Some(String::new())
+            }),
+        ),
+        ("year", fact("G-3", utc(999, 1, 5, 3, 0), |_| {})),
+    ];
+    for (what, row) in bad {
+        let err = store
+            .upsert_order_facts(&[good.clone(), row])
+            .await
+            .expect_err(what);
+        assert!(matches!(err, StoreError::Invalid(_)), "{what}: {err}");
+    }
+    assert_eq!(kb_entry_count(&db.url, "order_facts").await, 0);
+    assert_eq!(kb_entry_count(&db.url, "order_fact_daily").await, 0);
+    store.upsert_order_facts(&[]).await.expect("nothing");
+    store.upsert_order_fact(&good).await.expect("good");
+    assert_eq!(kb_entry_count(&db.url, "order_fact_daily").await, 7);
+}
+
+/// Writers at once (the service's per-order writes and a catch-up batch over the same
+/// orders) never count from the same old row: the counts equal the facts afterwards.
+async fn concurrent_fact_writers_keep_the_counts_in_step(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let base = utc(2026, 9, 1, 2, 0);
+    let tasks: Vec<_> = (0..6)
+        .map(|t| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for round in 0..8 {
+                    let rows: Vec<OrderFactRow> = (0..10)
+                        .map(|i| {
+                            let n = (t * 3 + i + round) % 25;
+                            fact(
+                                &format!("W-{n:02}"),
+                                base + Duration::hours(((t + round) % 30) as i64),
+                                |f| {
+                                    f.channel = ["phone", "web", "app"][(t + i) % 3].into();
+                                    f.unit = (round % 2 == 0).then(|| format!("单位{t}"));
+                                },
+                            )
+                        })
+                        .collect();
+                    if t % 2 == 0 {
+                        store.upsert_order_facts(&rows).await.expect("batch");
+                    } else {
+                        for row in &rows {
+                            store.upsert_order_fact(row).await.expect("one");
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    assert_eq!(kb_entry_count(&db.url, "order_facts").await, 25);
+    assert_counts_in_step(&db.url, "after concurrent writers").await;
+}
+
+fn alert_row(cause: &str, last_ms: i64, build: impl FnOnce(&mut AlertRow)) -> AlertRow {
+    let mut row = AlertRow {
+        cause: cause.into(),
+        rule: "同址重复".into(),
+        kind: "repeat".into(),
+        level: "warning".into(),
+        title: "同址重复：同一地址“解放路3号” 7 天内 5 件".into(),
+        orders: vec!["YC20260101-000001".into(), "YC20260102-000007".into()],
+        state: "open".into(),
+        by_user: None,
+        note: None,
+        pushes: 1,
+        first_at: at(last_ms),
+        last_at: at(last_ms),
+    };
+    build(&mut row);
+    row
+}
+
+/// An alert saved again under its cause keeps its first_at and takes the rest: more orders,
+/// a later last_at and one more push, then acknowledged and closed with a note; the stored row
+/// is returned by every save.
+async fn alert_upsert_keeps_first_at_and_takes_the_rest(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let first = alert_row("repeat:同址重复:解放路3号", 1_000, |_| {});
+    assert_eq!(store.save_alert(&first).await.expect("save"), first);
+    assert_eq!(
+        store.alert(&first.cause).await.expect("read"),
+        Some(first.clone())
+    );
+    let pushed = alert_row(&first.cause, 5_000, |a| {
+        a.orders.push("YC20260103-000002".into());
+        a.title = "同址重复：同一地址“解放路3号” 7 天内 6 件".into();
+        a.pushes = 2;
+    });
+    let stored = store.save_alert(&pushed).await.expect("push again");
+    assert_eq!(stored.first_at, at(1_000), "first_at kept");
+    assert_eq!(stored.last_at, at(5_000));
+    assert_eq!(stored.pushes, 2);
+    assert_eq!(stored.orders.len(), 3);
+    assert_eq!(
+        stored,
+        AlertRow {
+            first_at: at(1_000),
+            ..pushed.clone()
+        }
+    );
+    let closed = AlertRow {
+        state: "closed".into(),
+        by_user: Some("supervisor-1".into()),
+        note: Some("已派城管清理，现场复核完毕".into()),
+        last_at: at(9_000),
+        first_at: at(9_000),
+        ..pushed
+    };
+    let stored = store.save_alert(&closed).await.expect("close");
+    assert_eq!(
+        stored,
+        AlertRow {
+            first_at: at(1_000),
+            ..closed
+        }
+    );
+    assert_eq!(store.alert(&first.cause).await.expect("read"), Some(stored));
+    assert_eq!(store.alert("none").await.expect("read"), None);
+    assert_eq!(kb_entry_count(&db.url, "insight_alerts").await, 1);
+}
+
+/// Alerts newest first (by last_at), at most the limit; open_only leaves the closed ones out
+/// and keeps the acknowledged.
+async fn alerts_list_newest_first_and_open_only(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    for (cause, ms, state) in [
+        ("a", 3_000, "open"),
+        ("b", 1_000, "closed"),
+        ("c", 4_000, "acknowledged"),
+        ("d", 2_000, "open"),
+        ("e", 5_000, "closed"),
+    ] {
+        store
+            .save_alert(&alert_row(cause, ms, |a| a.state = state.into()))
+            .await
+            .expect("save");
+    }
+    let causes = |rows: Vec<AlertRow>| rows.into_iter().map(|a| a.cause).collect::<Vec<_>>();
+    assert_eq!(
+        causes(store.alerts(false, 10).await.expect("all")),
+        ["e", "c", "a", "d", "b"]
+    );
+    assert_eq!(
+        causes(store.alerts(true, 10).await.expect("open")),
+        ["c", "a", "d"]
+    );
+    assert_eq!(
+        causes(store.alerts(true, 2).await.expect("open")),
+        ["c", "a"]
+    );
+    assert!(store.alerts(false, 0).await.expect("none").is_empty());
+}
+
+/// An alert with no cause, kind or level, or a state outside the three, is refused and nothing
+/// is stored.
+async fn bad_alerts_are_refused(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    for (what, row) in [
+        ("cause", alert_row("", 1_000, |_| {})),
+        ("kind", alert_row("x", 1_000, |a| a.kind = String::new())),
+        ("level", alert_row("x", 1_000, |a| a.level = String::new())),
+        ("state", alert_row("x", 1_000, |a| a.state = "done".into())),
+    ] {
+        let err = store.save_alert(&row).await.expect_err(what);
+        assert!(matches!(err, StoreError::Invalid(_)), "{what}: {err}");
+    }
+    assert_eq!(kb_entry_count(&db.url, "insight_alerts").await, 0);
+}
+
+/// Counts out of step with the facts (a count deleted by hand) are not lowered below what is
+/// there: the write that would is refused whole, the facts unchanged; a rebuild puts the counts
+/// back in step and the write then goes through.
+async fn counts_out_of_step_are_refused_and_a_rebuild_repairs_them(db: TestDb) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    let t = utc(2026, 4, 1, 3, 0);
+    let first = fact("S-1", t, |_| {});
+    store
+        .upsert_order_facts(&[first.clone(), fact("S-2", t, |_| {})])
+        .await
+        .expect("facts");
+    let mut conn = sqlx::AnyConnection::connect(&db.url)
+        .await
+        .expect("connect");
+    sqlx::query("DELETE FROM order_fact_daily WHERE dim = 'channel'")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    let _ = conn.close().await;
+    let moved = fact("S-1", t, |f| f.channel = "web".into());
+    let err = store
+        .upsert_order_fact(&moved)
+        .await
+        .expect_err("out of step");
+    assert!(
+        matches!(
+            err,
+            StoreError::CorruptRow {
+                table: "order_fact_daily",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(store.order_fact("S-1").await.expect("read"), Some(first));
+    store.rebuild_order_fact_counts().await.expect("rebuild");
+    assert_counts_in_step(&db.url, "after the rebuild").await;
+    store.upsert_order_fact(&moved).await.expect("move");
+    assert_counts_in_step(&db.url, "after the move").await;
+    assert_eq!(
+        store
+            .count_by(FactDimension::Channel, t.date_naive(), t.date_naive())
+            .await
+            .expect("count"),
+        vec![("phone".to_owned(), 1), ("web".to_owned(), 1)]
     );
 }
