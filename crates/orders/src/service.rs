@@ -385,6 +385,8 @@ impl OrderService {
                 .await
             {
                 Ok(()) => {
+                    self.keep_fact(no, &current.order, current.row.created_at, &event)
+                        .await;
                     current.row = row;
                     current.events.push(event);
                     return Ok(current);
@@ -394,6 +396,33 @@ impl OrderService {
             }
         }
         Err(ServiceError::Busy(no.to_string()))
+    }
+
+    /// Keeps the order's analysis facts (issue 9: the dashboard's counts, hot topics and
+    /// warnings) in step after a step that changes what they say: the intake, a dispatch or
+    /// reassignment, a merge. Derived data, like the knowledge base's index: a failure is
+    /// logged and the next such step writes it again; the step itself stands.
+    async fn keep_fact(
+        &self,
+        no: &str,
+        order: &WorkOrder,
+        created_at: DateTime<Utc>,
+        event: &Event,
+    ) {
+        if !matches!(
+            event.kind,
+            EventKind::IntakeFilled(_)
+                | EventKind::Dispatched { .. }
+                | EventKind::Reassigned { .. }
+        ) {
+            return;
+        }
+        let Some(fact) = fact_of(no, order, created_at) else {
+            return;
+        };
+        if let Err(e) = self.store.upsert_order_fact(&fact).await {
+            warn!(order = %no, error = %e, "analysis facts not written");
+        }
     }
 
     /// One pass of the scheduler at `now`: every order whose check time has come (the store
@@ -580,5 +609,31 @@ fn event_row(no: &str, seq: u32, e: &Event) -> Result<EventRow, ServiceError> {
         step: e.kind.name().to_string(),
         event_json: serde_json::to_string(e)
             .map_err(|err| ServiceError::Invalid(format!("event does not serialize: {err}")))?,
+    })
+}
+
+/// What the analysis knows of an order, once its intake says what it is about. Orders come
+/// from calls, so the channel is the phone.
+pub fn fact_of(
+    no: &str,
+    order: &WorkOrder,
+    created_at: DateTime<Utc>,
+) -> Option<hotline_store::OrderFactRow> {
+    let i = order.intake.as_ref()?;
+    let request_type = serde_json::to_value(i.request_type)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "other".into());
+    Some(hotline_store::OrderFactRow {
+        no: no.to_string(),
+        at: order.received_at.unwrap_or(created_at),
+        channel: "phone".into(),
+        request_type,
+        category: i.category.clone(),
+        area: i.area.clone(),
+        address: i.address.clone(),
+        unit: order.lead.clone().filter(|u| !u.is_empty()),
+        line: order.line.clone().unwrap_or_else(|| "12345".into()),
+        text: i.content.clone(),
     })
 }
