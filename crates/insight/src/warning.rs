@@ -359,6 +359,11 @@ impl AlertBook {
         Ok(e)
     }
 
+    /// Puts back an entry kept elsewhere (the store), as it was.
+    pub fn restore(&mut self, e: Entry) {
+        self.entries.insert(e.alert.cause.clone(), e);
+    }
+
     pub fn get(&self, cause: &str) -> Option<&Entry> {
         self.entries.get(cause)
     }

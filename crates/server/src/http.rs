@@ -54,7 +54,7 @@ pub fn router(state: State) -> Router {
 
 /// The web screens (issue 8), compiled in and served by the hotline itself: path, content
 /// type, body.
-const PAGES: [(&str, &str, &str); 11] = [
+const PAGES: [(&str, &str, &str); 13] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -64,6 +64,16 @@ const PAGES: [(&str, &str, &str); 11] = [
         "/app.js",
         "text/javascript; charset=utf-8",
         include_str!("../web/app.js"),
+    ),
+    (
+        "/dashboard",
+        "text/html; charset=utf-8",
+        include_str!("../web/dashboard.html"),
+    ),
+    (
+        "/dashboard.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../web/dashboard.js"),
     ),
     (
         "/center",

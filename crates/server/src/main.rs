@@ -7,6 +7,8 @@ mod acd_store;
 mod attachments_api;
 mod embedded;
 mod http;
+mod insight_api;
+mod insight_rt;
 mod kb_api;
 mod kb_rt;
 mod orders_api;
@@ -169,6 +171,14 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         loaded.database_url.clone(),
     );
     let kb = kb_rt::KbRuntime::start(loaded.kb.clone(), orders.service.clone());
+    let insight =
+        insight_rt::Insight::new(&loaded.insight, &loaded.kb.lexicon, orders.service.clone());
+    let insight_stop = tokio_util::sync::CancellationToken::new();
+    let insight_task = insight_rt::start(
+        insight.clone(),
+        std::time::Duration::from_secs(u64::from(loaded.insight.evaluate_secs)),
+        insight_stop.clone(),
+    );
     let token_ttl = loaded.orders.token_ttl;
     let (sink, mut records) = hotline_sip::RecordSink::new();
     let forward_stop = tokio_util::sync::CancellationToken::new();
@@ -231,6 +241,10 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
         orders: orders_state.clone(),
         acd: sip.acd(),
     };
+    let insight_state = insight_api::InsightState {
+        orders: orders_state.clone(),
+        insight: insight.clone(),
+    };
     let phone_state = loaded.sip.media.as_ref().map(|m| phone_ws::PhoneState {
         orders: orders_state.clone(),
         phones: sip.phones(),
@@ -249,6 +263,7 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
             if let Some(p) = phone_state {
                 app = app.merge(phone_ws::router(p));
             }
+            app = app.merge(insight_api::router(insight_state));
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { cancel.cancelled().await })
                 .await
@@ -276,6 +291,8 @@ async fn run(loaded: settings::Loaded) -> Result<()> {
     sip.shutdown(Duration::from_secs(5)).await;
     forward_stop.cancel();
     forward.await.ok();
+    insight_stop.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), insight_task).await;
     kb.stop().await;
     orders.stop().await;
     match tokio::time::timeout(Duration::from_secs(10), writer.flush()).await {

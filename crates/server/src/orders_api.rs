@@ -434,7 +434,7 @@ impl Caller {
             Err(Failure::forbidden("for the 12345 center's staff only"))
         }
     }
-    fn supervisor(&self) -> ApiResult<()> {
+    pub(crate) fn supervisor(&self) -> ApiResult<()> {
         if self.0.is_supervisor() {
             Ok(())
         } else {

@@ -17,6 +17,7 @@ pub struct Loaded {
     pub log_filter: String,
     pub orders: OrdersSetup,
     pub kb: KbSetup,
+    pub insight: hotline_config::Insight,
     agents: usize,
     lines: usize,
 }
@@ -343,6 +344,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, Vec<String>> {
         log_filter: c.log.filter.clone(),
         orders: orders_setup(c, &loaded.hotlines),
         kb,
+        insight: c.insight.clone(),
         agents: c.agents.len(),
         lines: loaded.hotlines.lines().len(),
     })

@@ -24,6 +24,7 @@ function render() {
   $("logout").hidden = !inDesk;
   $("to-wall").hidden = !(inDesk && (session.role === "supervisor" || session.role === "admin"));
   $("to-center").hidden = !inDesk;
+  $("to-dash").hidden = !(inDesk && (session.role === "supervisor" || session.role === "admin"));
   $("who").textContent = inDesk ? `${session.name || session.user}（${session.user}）` : "";
   if (inDesk) refreshState(); else { $("state").textContent = ""; $("state").className = "badge"; }
 }
