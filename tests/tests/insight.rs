@@ -72,6 +72,8 @@ fn a_planted_month_raises_its_alerts_once_and_the_dashboard_shows_it() -> Result
     let sup = login(&hl, "sup", "sup-pw")?;
     let agent = login(&hl, "1001", "agent-pw")?;
 
+    // A dashboard listening for alerts.
+    let mut live = hotline_tests::ws::Ws::connect(hl.http, "/api/insight/events", &sup)?;
     // The rules as of the end of every day of January.
     let mut alerts: Vec<Value> = Vec::new();
     for d in 1..=31 {
@@ -89,6 +91,11 @@ fn a_planted_month_raises_its_alerts_once_and_the_dashboard_shows_it() -> Result
         assert_eq!(code, 200, "{v}");
         alerts.extend(v["alerts"].as_array().cloned().unwrap_or_default());
     }
+    // The first alert found was pushed to the listener as it was found.
+    let first = live.next_json()?;
+    assert_eq!(first["type"], "alert", "{first}");
+    assert_eq!(first["alert"]["cause"], alerts[0]["cause"], "{first}");
+    live.close();
     let of_kind = |k: &str| alerts.iter().filter(|a| a["kind"] == k).collect::<Vec<_>>();
     let spikes = of_kind("spike");
     assert_eq!(spikes.len(), 1, "{spikes:#?}");
