@@ -24,6 +24,10 @@ const SETUP: &str = r#"
 # The test runs the rules itself, as of each day of the month.
 evaluate_secs = 3600
 
+[[insight.recipients]]
+name = "值班领导"
+sms = "13900000000"
+
 [[users]]
 id = "sup"
 name = "李班长"
@@ -156,6 +160,11 @@ fn a_planted_month_raises_its_alerts_once_and_the_dashboard_shows_it() -> Result
             .any(|a| a["title"].as_str().unwrap_or("").contains("凤凰小区")),
         "{repeats:#?}"
     );
+    // Each pushed alert was queued for the recipient: one SMS per alert.
+    let (code, out) = req(&hl, "GET", "/api/outbox?limit=1000", Some(&sup), "")?;
+    assert_eq!(code, 200, "{out}");
+    let sms = out.to_string().matches("【12345预警】").count();
+    assert_eq!(sms, alerts.len(), "{sms} SMS for {} alerts", alerts.len());
     // Running again changes nothing: no alert repeats for the same cause.
     let at = "2026-01-31T15:59:59Z";
     let (_, v) = req(
@@ -314,6 +323,7 @@ fn a_planted_month_raises_its_alerts_once_and_the_dashboard_shows_it() -> Result
     b.wait_text("#total", |t| t == in_month.to_string())?;
     b.wait_text("#areas", |t| t.contains("盐湖区"))?;
     b.wait_text("#hot", |t| !t.trim().is_empty())?;
+    b.wait_text("#kpis", |t| t.contains("按时签收率"))?;
     std::thread::sleep(Duration::from_millis(300));
     b.shot("dashboard-1-month")?;
     b.click("#areas button.tile")?;

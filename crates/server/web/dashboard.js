@@ -118,7 +118,38 @@ function drawHot(terms) {
   }));
 }
 
+// The period's first and last Beijing days, for the KPI route.
+function daysOf(p) {
+  const iso = (d) => d.toISOString().slice(0, 10);
+  if (p.kind === "day") return [p.day, p.day];
+  if (p.kind === "week") {
+    const a = new Date(p.monday + "T00:00:00Z");
+    return [p.monday, iso(new Date(a.getTime() + 6 * 86400000))];
+  }
+  const last = new Date(Date.UTC(p.year, p.month, 0));
+  return [`${p.year}-${String(p.month).padStart(2, "0")}-01`, iso(last)];
+}
+
+const KPI_NAMES = [
+  ["on_time_sign_for", "按时签收率"], ["on_time_completion", "按时办结率"], ["callback_rate", "回访率"],
+  ["satisfaction_rate", "满意率"], ["solved_rate", "解决率"], ["return_rate", "退单率"],
+];
+
+async function loadKpis(period) {
+  const [from, to] = daysOf(period);
+  try {
+    const k = await api("GET", `/api/kpis?from=${from}&to=${to}`);
+    const rate = (v) => (v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%");
+    const rows = KPI_NAMES.map(([key, name]) => [name, rate(k.center[key])]);
+    if (k.knowledge) rows.push(["直办率", rate(k.knowledge.direct_answer_rate)]);
+    showFacts($("kpis"), rows);
+  } catch (err) {
+    showFacts($("kpis"), [["考核指标", "暂不可用：" + err.message]]);
+  }
+}
+
 function render(d) {
+  loadKpis(d.period);
   $("label").textContent = d.label;
   $("total").textContent = String(d.total);
   $("pop").textContent = pct(change(d.total, d.previous));
