@@ -49,21 +49,7 @@ fn a_planted_month_raises_its_alerts_once_and_the_dashboard_shows_it() -> Result
     spec.plant_spike = true;
     spec.plant_sensitive = true;
     let (facts, planted) = month(&spec, &|_| Vec::new());
-    let rows: Vec<OrderFactRow> = facts
-        .iter()
-        .map(|f| OrderFactRow {
-            no: f.no.clone(),
-            at: f.at,
-            channel: f.channel.clone(),
-            request_type: f.request_type.clone(),
-            category: f.category.clone(),
-            area: f.area.clone(),
-            address: f.address.clone(),
-            unit: f.unit.clone(),
-            line: f.line.clone(),
-            text: f.text.clone(),
-        })
-        .collect();
+    let rows: Vec<OrderFactRow> = facts.iter().map(OrderFactRow::from).collect();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

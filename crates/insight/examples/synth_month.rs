@@ -52,18 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => {
             let rows: Vec<hotline_store::OrderFactRow> = facts
                 .iter()
-                .map(|f| hotline_store::OrderFactRow {
-                    no: f.no.clone(),
-                    at: f.at,
-                    channel: f.channel.clone(),
-                    request_type: f.request_type.clone(),
-                    category: f.category.clone(),
-                    area: f.area.clone(),
-                    address: f.address.clone(),
-                    unit: f.unit.clone(),
-                    line: f.line.clone(),
-                    text: f.text.clone(),
-                })
+                .map(hotline_store::OrderFactRow::from)
                 .collect();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -110,19 +110,8 @@ fn entry_of(r: &AlertRow) -> Option<Entry> {
 /// An order's facts as the rules take them; words only when asked (the warning rules need
 /// none, the hot-topic run does).
 fn fact(r: OrderFactRow, seg: Option<&Segmenter>) -> OrderFact {
-    OrderFact {
-        words: seg.map(|s| s.words(&r.text)).unwrap_or_default(),
-        no: r.no,
-        at: r.at,
-        channel: r.channel,
-        request_type: r.request_type,
-        category: r.category,
-        area: r.area,
-        address: r.address,
-        unit: r.unit,
-        line: r.line,
-        text: r.text,
-    }
+    let words = seg.map(|s| s.words(&r.text)).unwrap_or_default();
+    r.into_fact(words)
 }
 
 fn last_day(p: Period) -> NaiveDate {

@@ -87,6 +87,44 @@ impl OrderFactRow {
     }
 }
 
+/// A fact of the analysis (a synthetic month, a test's orders) as the store keeps it: the
+/// words are not stored, they are cut again from the text when needed.
+impl From<&hotline_insight::OrderFact> for OrderFactRow {
+    fn from(f: &hotline_insight::OrderFact) -> Self {
+        OrderFactRow {
+            no: f.no.clone(),
+            at: f.at,
+            channel: f.channel.clone(),
+            request_type: f.request_type.clone(),
+            category: f.category.clone(),
+            area: f.area.clone(),
+            address: f.address.clone(),
+            unit: f.unit.clone(),
+            line: f.line.clone(),
+            text: f.text.clone(),
+        }
+    }
+}
+
+impl OrderFactRow {
+    /// The stored fact as the analysis takes it, with the words of its text.
+    pub fn into_fact(self, words: Vec<String>) -> hotline_insight::OrderFact {
+        hotline_insight::OrderFact {
+            words,
+            no: self.no,
+            at: self.at,
+            channel: self.channel,
+            request_type: self.request_type,
+            category: self.category,
+            area: self.area,
+            address: self.address,
+            unit: self.unit,
+            line: self.line,
+            text: self.text,
+        }
+    }
+}
+
 /// What the facts are counted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FactDimension {
