@@ -8,27 +8,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use hotline_tests::acd::{agent_state, wait_agent_state};
-use hotline_tests::api::login;
+use hotline_tests::api::{WEB_USERS, login};
 use hotline_tests::ws::Ws;
 use hotline_tests::{Hotline, SippArgs, free_even_port, repo_root, sipp_spawn};
 
-const SETUP: &str = r#"
-[[users]]
-id = "1001"
-name = "王芳"
-role = "agent"
-password = "agent-pw"
-
-[[users]]
-id = "sup"
-name = "李班长"
-role = "supervisor"
-password = "sup-pw"
-"#;
-
 #[test]
 fn the_pages_phone_rings_refuses_what_it_cannot_bridge_and_goes_with_the_page() -> Result<()> {
-    let hl = Hotline::start(SETUP)?;
+    let hl = Hotline::start(WEB_USERS)?;
     let dir = hl.dir.path().to_path_buf();
     let sup = login(&hl, "sup", "sup-pw")?;
     let agent = login(&hl, "1001", "agent-pw")?;

@@ -8,29 +8,15 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use hotline_tests::api::{login, req};
+use hotline_tests::api::{WEB_USERS, login, req};
 use hotline_tests::webdriver::Browser;
 use hotline_tests::{
     Hotline, SippArgs, free_even_port, free_udp_port, phone, repo_root, sipp_spawn,
 };
 
-const SETUP: &str = r#"
-[[users]]
-id = "1001"
-name = "王芳"
-role = "agent"
-password = "agent-pw"
-
-[[users]]
-id = "sup"
-name = "李班长"
-role = "supervisor"
-password = "sup-pw"
-"#;
-
 #[test]
 fn the_supervisor_listens_whispers_and_barges_in_from_the_wallboard() -> Result<()> {
-    let hl = Hotline::start(SETUP)?;
+    let hl = Hotline::start(WEB_USERS)?;
     let dir = hl.dir.path().to_path_buf();
     // The agent answers and hangs up after 14 s of talk.
     let agent = phone(

@@ -7,37 +7,16 @@
 
 use anyhow::{Result, bail};
 use hotline_tests::Hotline;
-use hotline_tests::api::{answered, insert_records, login, order_of, req};
+use hotline_tests::api::{WEB_USERS, answered, insert_records, login, order_of, req};
 use hotline_tests::webdriver::Browser;
 use serde_json::json;
 
-const SETUP: &str = r#"
-[[users]]
-id = "1001"
-name = "王芳"
-role = "agent"
-password = "agent-pw"
-
-[[users]]
-id = "jtj"
-name = "交通局张科长"
-role = "unit_staff"
-unit = "市交通局"
-password = "jtj-pw"
-
-[[users]]
-id = "jtj-head"
-name = "交通局刘局长"
-role = "unit_head"
-unit = "市交通局"
-password = "head-pw"
-
-[[users]]
-id = "sup"
-name = "李班长"
-role = "supervisor"
-password = "sup-pw"
-"#;
+/// The web users and 市交通局's head, who decides extensions.
+fn setup() -> String {
+    format!(
+        "{WEB_USERS}\n[[users]]\nid = \"jtj-head\"\nname = \"交通局刘局长\"\nrole = \"unit_head\"\nunit = \"市交通局\"\npassword = \"head-pw\"\n"
+    )
+}
 
 /// An order dispatched to 市交通局 from call record `id`.
 fn dispatched(hl: &Hotline, agent: &str, id: &str, caller: &str) -> Result<String> {
@@ -65,7 +44,7 @@ fn dispatched(hl: &Hotline, agent: &str, id: &str, caller: &str) -> Result<Strin
 
 #[test]
 fn extension_approved_by_the_head_a_return_then_review_and_callback_at_the_center() -> Result<()> {
-    let hl = Hotline::start_with(SETUP, &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
+    let hl = Hotline::start_with(&setup(), &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
     let agent = login(&hl, "1001", "agent-pw")?;
     let first = dispatched(&hl, &agent, "portal-1", "13812340001")?;
     let second = dispatched(&hl, &agent, "portal-2", "13812340002")?;
@@ -234,7 +213,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn a_unit_attaches_files_in_the_portal_and_downloads_them() -> Result<()> {
-    let hl = Hotline::start_with(SETUP, &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
+    let hl = Hotline::start_with(&setup(), &[("HOTLINE_WORKORDERS__DRAFT_SCAN_SECS", "1")])?;
     let agent = login(&hl, "1001", "agent-pw")?;
     let no = dispatched(&hl, &agent, "portal-att-1", "13812340003")?;
     let staff = login(&hl, "jtj", "jtj-pw")?;
